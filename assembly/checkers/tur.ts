@@ -1,0 +1,197 @@
+// tur: TEST UNIT READY path checker, libmultipath tur.c semantics over the sg v2 frame protocol.
+//
+// One check: issue TUR, up to TUR_ATTEMPTS times while the device answers with a transient
+// condition (a host byte outside the "final" set, or UNIT ATTENTION).
+//   write/read errno, driver `result`, pack_id mismatch -> down  "failed to issue TUR"
+//   errno ENOTTY (fd is not a SCSI generic device)      -> wild  (generic "doesn't support")
+//   RESERVATION CONFLICT                                 -> up    (SCSI-3 arrays answer TUR so)
+//   status, host and driver bytes all 0                  -> up
+//   NOT READY 04/0B (target port in standby)             -> ghost
+//   NOT READY 04/0A (asymmetric access state transition) -> pending "reports path is transitioning"
+//   anything else                                        -> down
+//
+// ctx (CTX_SIZE bytes, per path):   0 u32 magic 'TUR1' (set by pc_init, cleared by pc_free)
+//                                   4 u32 checks run       8 u32 TUR commands issued
+//                                  12 i32 last pc_check result
+// scratch (per host thread):        0 sg iovec + byte count (SG_IO_SCRATCH)
+//                                  16 request frame: sg_header + 6-byte CDB
+//                                  80 reply frame: sg_header (no data-in)
+
+import {
+  ASC_ALUA_STANDBY,
+  ASC_ALUA_STATE_TRANSITION,
+  DID_ABORT,
+  DID_BAD_TARGET,
+  DID_NO_CONNECT,
+  DID_OK,
+  DID_TRANSPORT_FAILFAST,
+  ERRNO_NOTTY,
+  ERRNO_SUCCESS,
+  FIRST_MSGID,
+  MSGID_DOWN,
+  MSGID_GHOST,
+  MSGID_NO_FD,
+  MSGID_UNSUPPORTED,
+  MSGID_UP,
+  NOT_READY,
+  PATH_DOWN,
+  PATH_GHOST,
+  PATH_PENDING,
+  PATH_UP,
+  PATH_WILD,
+  SAM_STAT_RESERVATION_CONFLICT,
+  SG_HEADER_SIZE,
+  SG_SENSE_SIZE,
+  TEST_UNIT_READY,
+  TUR_CDB_LEN,
+  UNIT_ATTENTION,
+  maskedStatus,
+  result,
+  senseAscAscq,
+  senseFromReply,
+  senseKey,
+  sgCdbInit,
+  sgDriverStatus,
+  sgHostStatus,
+  sgIssue,
+  sgPackId,
+  sgRequest,
+  sgResult,
+  sgSense,
+  sgTargetStatus,
+  strBytes,
+  strPtr,
+} from "../sdk";
+
+const NAME = "tur";
+
+const TUR_ATTEMPTS: i32 = 3;
+
+const CTX_SIZE: i32 = 16;
+const CTX_MAGIC: i32 = 0;
+const CTX_CHECKS: i32 = 4;
+const CTX_COMMANDS: i32 = 8;
+const CTX_LAST: i32 = 12;
+const MAGIC: u32 = 0x31525554; // "TUR1" little endian
+
+const SCRATCH_SIZE: i32 = 256;
+const S_IO: usize = 0;
+const S_REQ: usize = 16;
+const S_REPLY: usize = 80;
+
+const MSG_TUR_FAILED: i32 = FIRST_MSGID + 0;
+const MSG_TRANSITIONING: i32 = FIRST_MSGID + 1;
+const MSG_COUNT: i32 = 2;
+
+function msgText(id: i32): string {
+  switch (id) {
+    case MSG_TUR_FAILED: return "failed to issue TUR";
+    case MSG_TRANSITIONING: return "reports path is transitioning";
+    default: return "";
+  }
+}
+
+export function pc_abi_version(): i32 {
+  return 1;
+}
+
+export function pc_name(): usize {
+  return strPtr(NAME);
+}
+
+export function pc_name_len(): i32 {
+  return strBytes(NAME);
+}
+
+export function pc_ctx_size(): i32 {
+  return CTX_SIZE;
+}
+
+export function pc_scratch_size(): i32 {
+  return SCRATCH_SIZE;
+}
+
+export function pc_msg_count(): i32 {
+  return MSG_COUNT;
+}
+
+export function pc_msg(id: i32): usize {
+  const s = msgText(id);
+  return s.length ? strPtr(s) : 0;
+}
+
+export function pc_msg_len(id: i32): i32 {
+  return strBytes(msgText(id));
+}
+
+export function pc_init(ctx: usize): i32 {
+  memory.fill(ctx, 0, <usize>CTX_SIZE);
+  store<u32>(ctx, MAGIC, CTX_MAGIC);
+  return 0;
+}
+
+export function pc_free(ctx: usize): void {
+  memory.fill(ctx, 0, <usize>CTX_SIZE);
+}
+
+export function pc_check(ctx: usize, fd: i32, scratch: usize): i32 {
+  store<u32>(ctx, load<u32>(ctx, CTX_CHECKS) + 1, CTX_CHECKS);
+  const r = fd < 0 ? result(PATH_WILD, MSGID_NO_FD) : turCheck(ctx, fd, scratch);
+  store<i32>(ctx, r, CTX_LAST);
+  return r;
+}
+
+/** Host bytes after which multipathd does not retry: the answer is what it is. */
+function hostStatusFinal(host: i32): bool {
+  return (
+    host == DID_OK ||
+    host == DID_NO_CONNECT ||
+    host == DID_BAD_TARGET ||
+    host == DID_ABORT ||
+    host == DID_TRANSPORT_FAILFAST
+  );
+}
+
+function turCheck(ctx: usize, fd: i32, scratch: usize): i32 {
+  const io = scratch + S_IO;
+  const req = scratch + S_REQ;
+  const reply = scratch + S_REPLY;
+  let retry = TUR_ATTEMPTS;
+  while (true) {
+    const packId = <i32>load<u32>(ctx, CTX_COMMANDS) + 1;
+    store<u32>(ctx, <u32>packId, CTX_COMMANDS);
+    const len = sgRequest(req, TUR_CDB_LEN, 0, SG_HEADER_SIZE, packId, false);
+    sgCdbInit(req, TEST_UNIT_READY, TUR_CDB_LEN);
+    memory.fill(reply, 0, <usize>SG_HEADER_SIZE);
+
+    const errno = sgIssue(fd, req, len, reply, SG_HEADER_SIZE, io);
+    if (errno == ERRNO_NOTTY) return result(PATH_WILD, MSGID_UNSUPPORTED);
+    if (errno != ERRNO_SUCCESS) return result(PATH_DOWN, MSG_TUR_FAILED);
+    if (sgResult(reply) != 0 || sgPackId(reply) != packId) return result(PATH_DOWN, MSG_TUR_FAILED);
+
+    const status = sgTargetStatus(reply);
+    if (status == maskedStatus(SAM_STAT_RESERVATION_CONFLICT)) return result(PATH_UP, MSGID_UP);
+    const host = sgHostStatus(reply);
+    const driver = sgDriverStatus(reply);
+    if ((status | host | driver) == 0) return result(PATH_UP, MSGID_UP);
+
+    // Check condition: a driver/transport error is retried, then the sense data decides.
+    if (!hostStatusFinal(host) && retry > 1) {
+      retry--;
+      continue;
+    }
+    const sense = senseFromReply(sgSense(reply), SG_SENSE_SIZE, driver);
+    const key = senseKey(sense);
+    if (key == UNIT_ATTENTION) {
+      if (retry > 1) {
+        retry--;
+        continue;
+      }
+    } else if (key == NOT_READY) {
+      const pair = senseAscAscq(sense);
+      if (pair == ASC_ALUA_STANDBY) return result(PATH_GHOST, MSGID_GHOST);
+      if (pair == ASC_ALUA_STATE_TRANSITION) return result(PATH_PENDING, MSG_TRANSITIONING);
+    }
+    return result(PATH_DOWN, MSGID_DOWN);
+  }
+}

@@ -1,0 +1,151 @@
+// Linux sg v2 frames (`struct sg_header`, <scsi/sg.h>) over WASI fd_write/fd_read
+// (docs/ABI.md, "SCSI through WASI").
+//
+// Every buffer is caller-provided (ctx or scratch): nothing here allocates.
+//
+//   offset size field
+//        0    4 pack_len      out; we write the request length, the driver ignores it
+//        4    4 reply_len     in: max reply length including this header
+//        8    4 pack_id       in/out: echoed in the reply
+//       12    4 result        out: 0 or a positive Linux errno
+//       16    4 bit 0 twelve_byte, bits 1..5 target_status (SAM status >> 1),
+//               bits 6..13 host_status (DID_*), bits 14..21 driver_status (DRIVER_*)
+//       20   16 sense_buffer  out: first 16 bytes of sense data
+
+import { fd_read, fd_write, ERRNO_IO, ERRNO_SUCCESS, IOVEC_SIZE } from "./wasi";
+
+export const SG_HEADER_SIZE: i32 = 36;
+export const SG_SENSE_OFFSET: i32 = 20;
+export const SG_SENSE_SIZE: i32 = 16;
+export const SG_MAX_CDB_LEN: i32 = 16;
+/** Scratch bytes sgIssue needs for its iovec and byte count (8-byte iovec + u32, rounded up). */
+export const SG_IO_SCRATCH: i32 = 16;
+
+/** CDB length implied by an opcode's group (bits 5..7), as the sg driver computes it. */
+export function sgCdbLen(opcode: i32, twelveByte: bool): i32 {
+  switch ((opcode >> 5) & 7) {
+    case 0: return 6;
+    case 1:
+    case 2: return 10;
+    case 4: return 16;
+    case 5: return 12;
+    default: return twelveByte ? 12 : 6;
+  }
+}
+
+/**
+ * Writes a request header at `req` for a CDB of `cdbLen` bytes (which the caller stores at
+ * sgCdb(req)) followed by `dataOutLen` bytes, asking for a reply of at most `replyLen` bytes
+ * (header included). Returns the total request length to pass to sgIssue.
+ */
+export function sgRequest(
+  req: usize,
+  cdbLen: i32,
+  dataOutLen: i32,
+  replyLen: i32,
+  packId: i32,
+  twelveByte: bool,
+): i32 {
+  const total = SG_HEADER_SIZE + cdbLen + dataOutLen;
+  memory.fill(req, 0, <usize>SG_HEADER_SIZE);
+  store<i32>(req, total, 0); // pack_len
+  store<i32>(req, replyLen, 4); // reply_len
+  store<i32>(req, packId, 8); // pack_id
+  store<u32>(req, twelveByte ? 1 : 0, 16); // twelve_byte; the status bits are outputs
+  return total;
+}
+
+/** Where the CDB of the request at `req` goes. */
+// @ts-ignore: decorator
+@inline
+export function sgCdb(req: usize): usize {
+  return req + <usize>SG_HEADER_SIZE;
+}
+
+/** Zeroes the CDB of `len` bytes and sets its opcode. Other CDB bytes are the caller's. */
+export function sgCdbInit(req: usize, opcode: i32, len: i32): void {
+  const cdb = sgCdb(req);
+  memory.fill(cdb, 0, <usize>len);
+  store<u8>(cdb, <u8>opcode);
+}
+
+/**
+ * Issues one command: fd_write of the request frame (`reqLen` bytes at `req`), then fd_read of the
+ * reply frame into `reply` (`replyCap` bytes, at least SG_HEADER_SIZE). `io` is SG_IO_SCRATCH bytes
+ * of 4-byte-aligned scratch for the iovec and byte count. Returns the WASI errno of the failing
+ * call, ERRNO_IO for a short write or a reply shorter than the header, or 0. After success,
+ * sgReplyBytes(io) is the number of reply bytes read.
+ */
+export function sgIssue(fd: i32, req: usize, reqLen: i32, reply: usize, replyCap: i32, io: usize): i32 {
+  const count = io + <usize>IOVEC_SIZE;
+  store<u32>(io, <u32>req, 0);
+  store<u32>(io, <u32>reqLen, 4);
+  store<u32>(count, 0);
+  let errno = fd_write(fd, io, 1, count);
+  if (errno != ERRNO_SUCCESS) return errno;
+  if (load<u32>(count) != <u32>reqLen) return ERRNO_IO;
+
+  store<u32>(io, <u32>reply, 0);
+  store<u32>(io, <u32>replyCap, 4);
+  store<u32>(count, 0);
+  errno = fd_read(fd, io, 1, count);
+  if (errno != ERRNO_SUCCESS) return errno;
+  if (load<u32>(count) < <u32>SG_HEADER_SIZE) return ERRNO_IO;
+  return ERRNO_SUCCESS;
+}
+
+/** Reply bytes read by the last successful sgIssue that used `io`. */
+// @ts-ignore: decorator
+@inline
+export function sgReplyBytes(io: usize): i32 {
+  return load<i32>(io, IOVEC_SIZE);
+}
+
+/** Reply accessors. */
+// @ts-ignore: decorator
+@inline
+export function sgPackId(reply: usize): i32 {
+  return load<i32>(reply, 8);
+}
+
+/** 0, or the positive Linux errno with which the driver refused the command. */
+// @ts-ignore: decorator
+@inline
+export function sgResult(reply: usize): i32 {
+  return load<i32>(reply, 12);
+}
+
+/** target_status: the SAM status shifted right by one (GOOD 0, CHECK CONDITION 1, ...). */
+// @ts-ignore: decorator
+@inline
+export function sgTargetStatus(reply: usize): i32 {
+  return (load<i32>(reply, 16) >>> 1) & 0x1f;
+}
+
+/** host_status: a Linux DID_* value. */
+// @ts-ignore: decorator
+@inline
+export function sgHostStatus(reply: usize): i32 {
+  return (load<i32>(reply, 16) >>> 6) & 0xff;
+}
+
+/** driver_status: a Linux DRIVER_* value (DRIVER_SENSE when sense data is present). */
+// @ts-ignore: decorator
+@inline
+export function sgDriverStatus(reply: usize): i32 {
+  return (load<i32>(reply, 16) >>> 14) & 0xff;
+}
+
+/** The 16-byte sense buffer of the reply. */
+// @ts-ignore: decorator
+@inline
+export function sgSense(reply: usize): usize {
+  return reply + <usize>SG_SENSE_OFFSET;
+}
+
+/** Data-in that follows the reply header. */
+// @ts-ignore: decorator
+@inline
+export function sgData(reply: usize): usize {
+  return reply + <usize>SG_HEADER_SIZE;
+}

@@ -1,0 +1,42 @@
+/** Generic message ids and texts (docs/ABI.md "Messages"); checker-specific ids start at FIRST_MSGID. */
+export const FIRST_MSGID = 100;
+export const MSGID_INVALID = 3;
+
+const GENERIC = [
+  '',
+  'is disabled',
+  'has no usable fd',
+  'provided invalid message id',
+  'reports path is up',
+  'reports path is down',
+  'reports path is ghost',
+  "doesn't support this device",
+] as const;
+
+/** A class's message table: generic texts plus its own, resolved once at load. */
+export class MessageTable {
+  constructor(
+    readonly checkerName: string,
+    private readonly own: readonly string[],
+  ) {}
+
+  /** The text a user sees, libmultipath style: "<name> checker <text>". */
+  format(msgid: number): string {
+    const text = this.text(msgid);
+    return text === '' ? '' : `${this.checkerName} checker ${text}`;
+  }
+
+  private text(msgid: number): string {
+    if (msgid < GENERIC.length) return GENERIC[msgid]!;
+    const own = this.own[msgid - FIRST_MSGID];
+    return own ?? GENERIC[MSGID_INVALID];
+  }
+}
+
+/** Host-decided messages (docs/ABI.md): not in any plugin's table. */
+export const hostMessage = {
+  timeout: (checker: string) => `${checker} checker timed out`,
+  pending: () => 'checker thread not responding',
+  trap: (checker: string, reason: string) => `${checker} checker trapped: ${reason}`,
+  invalidState: (checker: string, state: number) => `${checker} checker returned invalid state ${state}`,
+} as const;

@@ -1,0 +1,49 @@
+import { openDevice } from '../../backends/device-spec.js';
+import { isUsable } from '../../abi/path-state.js';
+import { checkInThread } from '../../registry/check-in-thread.js';
+import { Registry } from '../../registry/registry.js';
+import { parseOptions, positiveInt } from '../parse-options.js';
+import { resolveChecker } from '../resolve-checker.js';
+import { UsageError } from '../usage-error.js';
+
+export const CHECK_HELP = `usage: pathcheck check <device> [--checker <name|path.wasm>] [--timeout <ms>] [--json]
+
+Check one path once and print its state.
+
+  <device>            a device spec, e.g. sim:ok, sim:standby, sim:slow?latency=200
+  --checker <c>       a built checker name (default tur) or a path to a checker .wasm
+  --timeout <ms>      checker_timeout for this check (default 30000)
+  --json              print {"device","checker","state","code","message","ms"}
+
+Exit status: 0 when the path is up or ghost, 1 for any other state, 2 for bad usage or input.`;
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export async function checkCommand(args: string[], out: (line: string) => void): Promise<number> {
+  const { values, positionals } = parseOptions('check', args, {
+    checker: { type: 'string', default: 'tur' },
+    timeout: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (values.help) {
+    out(CHECK_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`check: expected exactly one device, got ${positionals.length}`);
+  const spec = positionals[0]!;
+  const timeoutMs = values.timeout === undefined ? DEFAULT_TIMEOUT_MS : positiveInt('check', '--timeout', values.timeout);
+  const device = openDevice(spec);
+  const registry = new Registry({ scratchRegions: 1 });
+  const cls = await registry.load(resolveChecker(values.checker));
+  const checker = registry.bind(cls.name, device);
+  const res = checkInThread(registry, checker, timeoutMs);
+  registry.unbind(checker);
+  const ms = Math.round(res.ms * 1000) / 1000;
+  if (values.json) {
+    out(JSON.stringify({ device: spec, checker: cls.name, state: res.state, code: res.code, message: res.message, ms }));
+  } else {
+    out(`${spec}  ${cls.name}  ${res.state}  ${res.message}  (${ms} ms)`);
+  }
+  return isUsable(res.code) ? 0 : 1;
+}

@@ -1,0 +1,43 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Registry } from '../../registry/registry.js';
+import { CHECKERS_DIR } from '../package-paths.js';
+import { parseOptions } from '../parse-options.js';
+import { UsageError } from '../usage-error.js';
+
+export const CHECKERS_HELP = `usage: pathcheck checkers [--json]
+
+List the built checkers (${'build/checkers/*.wasm'}) with ABI version, size and sha256.
+Each is loaded and validated as the daemon would load it.`;
+
+export async function checkersCommand(args: string[], out: (line: string) => void): Promise<number> {
+  const { values, positionals } = parseOptions('checkers', args, {
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (values.help) {
+    out(CHECKERS_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`checkers: unexpected argument '${positionals[0]}'`);
+  let files: string[];
+  try {
+    files = (await readdir(CHECKERS_DIR)).filter((f) => f.endsWith('.wasm')).sort();
+  } catch {
+    throw new UsageError(`checkers: no built checkers in ${CHECKERS_DIR} (run npm run build:checkers)`);
+  }
+  const registry = new Registry({ scratchRegions: 1 });
+  const rows = [];
+  for (const file of files) {
+    const cls = await registry.load(join(CHECKERS_DIR, file));
+    rows.push({ name: cls.name, abi: cls.abiVersion, bytes: cls.validated.bytes, sha256: cls.sha256, file: join(CHECKERS_DIR, file) });
+    registry.unload(cls.name);
+  }
+  if (values.json) {
+    out(JSON.stringify(rows));
+  } else {
+    out(['NAME', 'ABI', 'BYTES', 'SHA256'].join('\t'));
+    for (const r of rows) out([r.name, r.abi, r.bytes, r.sha256].join('\t'));
+  }
+  return 0;
+}

@@ -1,0 +1,25 @@
+import type { Device } from '../backends/device.js';
+import type { CheckerClass } from './checker-class.js';
+import type { ContextHandle } from './context-table.js';
+
+/** A path bound to a checker class: it holds one class reference and one context hold until unbound. */
+export class Checker {
+  bound = true;
+
+  constructor(
+    readonly cls: CheckerClass,
+    readonly handle: ContextHandle,
+    readonly device: Device,
+  ) {}
+}
+
+/**
+ * One in-flight check. It carries only what a host thread needs (DESIGN.md invariant 3): never the
+ * Checker, which may be unbound and gone while the job still runs.
+ */
+export interface Job {
+  readonly cls: CheckerClass;
+  readonly handle: ContextHandle;
+  readonly ctx: number;
+  readonly fd: number;
+}

@@ -1,0 +1,49 @@
+import type { Device } from '../backends/device.js';
+import { SgChannel } from './sg-channel.js';
+
+export type FdEntry =
+  | { readonly kind: 'stdio'; readonly fd: 0 | 1 | 2 }
+  | { readonly kind: 'dir'; readonly name: string }
+  | { readonly kind: 'device'; readonly device: Device; readonly channel: SgChannel };
+
+/** fd 3 is the device namespace, preopened; device fds are handed out from here on. */
+export const PREOPEN_FD = 3;
+const FIRST_FREE_FD = 4;
+
+/** One instance's file descriptors. Numbers of closed fds are reused lowest first, as POSIX does. */
+export class FdTable {
+  private readonly entries = new Map<number, FdEntry>();
+
+  constructor(preopenName: string) {
+    this.entries.set(0, { kind: 'stdio', fd: 0 });
+    this.entries.set(1, { kind: 'stdio', fd: 1 });
+    this.entries.set(2, { kind: 'stdio', fd: 2 });
+    this.entries.set(PREOPEN_FD, { kind: 'dir', name: preopenName });
+  }
+
+  get(fd: number): FdEntry | undefined {
+    return this.entries.get(fd);
+  }
+
+  openDevice(device: Device): number {
+    let fd = FIRST_FREE_FD;
+    while (this.entries.has(fd)) fd++;
+    this.entries.set(fd, { kind: 'device', device, channel: new SgChannel(device) });
+    return fd;
+  }
+
+  /** Close a device fd; stdio and the preopen stay (closing them would strand the plugin). */
+  close(fd: number): boolean {
+    const entry = this.entries.get(fd);
+    if (entry?.kind !== 'device') return false;
+    this.entries.delete(fd);
+    return true;
+  }
+
+  /** Number of open device fds: what a leak test watches. */
+  get deviceCount(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.kind === 'device') n++;
+    return n;
+  }
+}

@@ -1,0 +1,217 @@
+import { randomFillSync } from 'node:crypto';
+import { Deadline } from '../backends/deadline.js';
+import { isFailure } from '../backends/device.js';
+import { clockNow } from './clock.js';
+import type { DeviceNamespace } from './device-namespace.js';
+import { nameProblem, NAMESPACE_DIR } from './device-namespace.js';
+import { Errno } from './errno.js';
+import { FdTable, PREOPEN_FD, type FdEntry } from './fd-table.js';
+import type { GuestMemory } from './guest-memory.js';
+import { gather, iovecTotal, scatter } from './iovec.js';
+import { ProcExit } from './proc-exit.js';
+import { SG_MAX_FRAME } from './sg-channel.js';
+
+const FILETYPE_CHARACTER_DEVICE = 2;
+const FILETYPE_DIRECTORY = 3;
+const PREOPENTYPE_DIR = 0;
+const OFLAGS_CREAT = 1;
+const OFLAGS_DIRECTORY = 2;
+const OFLAGS_EXCL = 4;
+const OFLAGS_TRUNC = 8;
+const ALL_RIGHTS = 0x1fffffffn;
+
+/** Where plugin writes to stdout/stderr go. */
+export type LogSink = (fd: 1 | 2, text: string) => void;
+
+/** The functions of `wasi_snapshot_preview1` a plugin may import (docs/ABI.md "WASI subset"). */
+export const SUPPORTED_WASI = [
+  'args_get',
+  'args_sizes_get',
+  'environ_get',
+  'environ_sizes_get',
+  'clock_time_get',
+  'fd_close',
+  'fd_fdstat_get',
+  'fd_prestat_get',
+  'fd_prestat_dir_name',
+  'fd_pread',
+  'fd_read',
+  'fd_write',
+  'path_open',
+  'proc_exit',
+  'random_get',
+  'sched_yield',
+] as const;
+
+/**
+ * The WASI device shim for one plugin instance on one host thread. Every call validates guest
+ * pointers (EFAULT) and fds (EBADF) and answers with WASI's errno values; none throws except
+ * proc_exit, which traps by design.
+ */
+export class WasiShim {
+  readonly fds = new FdTable(NAMESPACE_DIR);
+  /** Set by the host before each check: device waits give up at this deadline. */
+  deadline: Deadline = Deadline.NONE;
+  private readonly dirName = Buffer.from(NAMESPACE_DIR);
+
+  constructor(
+    private readonly mem: GuestMemory,
+    private readonly namespace: DeviceNamespace,
+    private readonly log: LogSink = () => {},
+  ) {}
+
+  /** The import object's `wasi_snapshot_preview1` member. */
+  imports(): Record<(typeof SUPPORTED_WASI)[number], (...args: never[]) => number> {
+    return {
+      args_get: () => Errno.SUCCESS,
+      args_sizes_get: (argc: number, bufSize: number) => this.putZeros(argc, bufSize),
+      environ_get: () => Errno.SUCCESS,
+      environ_sizes_get: (count: number, bufSize: number) => this.putZeros(count, bufSize),
+      clock_time_get: (id: number, _precision: bigint, out: number) => this.clockTimeGet(id, out),
+      fd_close: (fd: number) => this.fdClose(fd),
+      fd_fdstat_get: (fd: number, out: number) => this.fdFdstatGet(fd, out),
+      fd_prestat_get: (fd: number, out: number) => this.fdPrestatGet(fd, out),
+      fd_prestat_dir_name: (fd: number, path: number, len: number) => this.fdPrestatDirName(fd, path, len),
+      fd_pread: (fd: number, iovs: number, count: number, offset: bigint, out: number) => this.fdPread(fd, iovs, count, offset, out),
+      fd_read: (fd: number, iovs: number, count: number, out: number) => this.fdRead(fd, iovs, count, out),
+      fd_write: (fd: number, iovs: number, count: number, out: number) => this.fdWrite(fd, iovs, count, out),
+      path_open: (dirfd: number, _dirflags: number, path: number, len: number, oflags: number, _rb: bigint, _ri: bigint, _fdflags: number, out: number) =>
+        this.pathOpen(dirfd, path, len, oflags, out),
+      proc_exit: (code: number) => {
+        throw new ProcExit(code);
+      },
+      random_get: (buf: number, len: number) => this.randomGet(buf, len),
+      sched_yield: () => Errno.SUCCESS,
+    };
+  }
+
+  private putZeros(a: number, b: number): number {
+    if (!this.mem.inBounds(a, 4) || !this.mem.inBounds(b, 4)) return Errno.FAULT;
+    this.mem.setU32(a, 0);
+    this.mem.setU32(b, 0);
+    return Errno.SUCCESS;
+  }
+
+  private clockTimeGet(id: number, out: number): number {
+    const now = clockNow(id);
+    if (typeof now === 'number') return now;
+    if (!this.mem.inBounds(out, 8)) return Errno.FAULT;
+    this.mem.setU64(out, now);
+    return Errno.SUCCESS;
+  }
+
+  private fdClose(fd: number): number {
+    const entry = this.fds.get(fd);
+    if (entry === undefined) return Errno.BADF;
+    return this.fds.close(fd) ? Errno.SUCCESS : Errno.NOTSUP;
+  }
+
+  private fdFdstatGet(fd: number, out: number): number {
+    const entry = this.fds.get(fd);
+    if (entry === undefined) return Errno.BADF;
+    if (!this.mem.inBounds(out, 24)) return Errno.FAULT;
+    this.mem.bytes(out, 24).fill(0);
+    this.mem.setU8(out, entry.kind === 'dir' ? FILETYPE_DIRECTORY : FILETYPE_CHARACTER_DEVICE);
+    this.mem.setU64(out + 8, ALL_RIGHTS);
+    this.mem.setU64(out + 16, entry.kind === 'dir' ? ALL_RIGHTS : 0n);
+    return Errno.SUCCESS;
+  }
+
+  private fdPrestatGet(fd: number, out: number): number {
+    const entry = this.fds.get(fd);
+    if (entry === undefined) return Errno.BADF;
+    if (entry.kind !== 'dir') return Errno.BADF;
+    if (!this.mem.inBounds(out, 8)) return Errno.FAULT;
+    this.mem.setU32(out, PREOPENTYPE_DIR);
+    this.mem.setU32(out + 4, this.dirName.length);
+    return Errno.SUCCESS;
+  }
+
+  private fdPrestatDirName(fd: number, path: number, len: number): number {
+    const entry = this.fds.get(fd);
+    if (entry === undefined || entry.kind !== 'dir') return Errno.BADF;
+    if (len < this.dirName.length) return Errno.NAMETOOLONG;
+    if (!this.mem.inBounds(path, this.dirName.length)) return Errno.FAULT;
+    this.mem.bytes(path, this.dirName.length).set(this.dirName);
+    return Errno.SUCCESS;
+  }
+
+  private fdRead(fd: number, iovs: number, count: number, out: number): number {
+    const entry = this.fds.get(fd);
+    if (entry === undefined) return Errno.BADF;
+    const capacity = iovecTotal(this.mem, iovs, count);
+    if (capacity < 0 || !this.mem.inBounds(out, 4)) return Errno.FAULT;
+    if (entry.kind === 'dir') return Errno.ISDIR;
+    if (entry.kind === 'stdio') {
+      if (entry.fd !== 0) return Errno.BADF;
+      this.mem.setU32(out, 0);
+      return Errno.SUCCESS;
+    }
+    const result = entry.channel.complete(capacity, this.deadline);
+    if (result.errno !== Errno.SUCCESS) return result.errno;
+    this.mem.setU32(out, scatter(this.mem, iovs, count, entry.channel.replyBytes(result.length)));
+    return Errno.SUCCESS;
+  }
+
+  private fdWrite(fd: number, iovs: number, count: number, out: number): number {
+    const entry = this.fds.get(fd);
+    if (entry === undefined) return Errno.BADF;
+    const length = iovecTotal(this.mem, iovs, count);
+    if (length < 0 || !this.mem.inBounds(out, 4)) return Errno.FAULT;
+    if (entry.kind === 'dir') return Errno.ISDIR;
+    if (entry.kind === 'stdio') return this.writeStdio(entry, iovs, count, length, out);
+    if (length > SG_MAX_FRAME) return Errno.INVAL;
+    gather(this.mem, iovs, count, entry.channel.requestBuffer(length));
+    const errno = entry.channel.submit(length);
+    if (errno !== Errno.SUCCESS) return errno;
+    this.mem.setU32(out, length);
+    return Errno.SUCCESS;
+  }
+
+  private writeStdio(entry: Extract<FdEntry, { kind: 'stdio' }>, iovs: number, count: number, length: number, out: number): number {
+    if (entry.fd === 0) return Errno.BADF;
+    const text = new Uint8Array(length);
+    gather(this.mem, iovs, count, text);
+    this.log(entry.fd, Buffer.from(text).toString('utf8'));
+    this.mem.setU32(out, length);
+    return Errno.SUCCESS;
+  }
+
+  private fdPread(fd: number, iovs: number, count: number, offset: bigint, out: number): number {
+    const entry = this.fds.get(fd);
+    if (entry === undefined) return Errno.BADF;
+    const capacity = iovecTotal(this.mem, iovs, count);
+    if (capacity < 0 || !this.mem.inBounds(out, 4)) return Errno.FAULT;
+    if (entry.kind === 'dir') return Errno.ISDIR;
+    if (entry.kind === 'stdio') return Errno.SPIPE;
+    if (offset < 0n || offset > BigInt(Number.MAX_SAFE_INTEGER)) return Errno.INVAL;
+    const data = entry.device.read(Number(offset), capacity, this.deadline);
+    if (isFailure(data)) return data.errno;
+    this.mem.setU32(out, scatter(this.mem, iovs, count, data));
+    return Errno.SUCCESS;
+  }
+
+  private pathOpen(dirfd: number, path: number, len: number, oflags: number, out: number): number {
+    const dir = this.fds.get(dirfd);
+    if (dir === undefined) return Errno.BADF;
+    if (dir.kind !== 'dir') return Errno.NOTDIR;
+    if (!this.mem.inBounds(path, len) || !this.mem.inBounds(out, 4)) return Errno.FAULT;
+    if (oflags & (OFLAGS_CREAT | OFLAGS_EXCL | OFLAGS_TRUNC)) return Errno.ROFS;
+    const name = Buffer.from(this.mem.bytes(path, len)).toString('utf8');
+    if (name === '..' || name.startsWith('../') || name.startsWith('/')) return Errno.NOTCAPABLE;
+    if (nameProblem(name) !== null) return len > 255 ? Errno.NAMETOOLONG : Errno.NOENT;
+    const device = this.namespace.lookup(name);
+    if (device === undefined) return Errno.NOENT;
+    if (oflags & OFLAGS_DIRECTORY) return Errno.NOTDIR;
+    this.mem.setU32(out, this.fds.openDevice(device));
+    return Errno.SUCCESS;
+  }
+
+  private randomGet(buf: number, len: number): number {
+    if (!this.mem.inBounds(buf, len)) return Errno.FAULT;
+    randomFillSync(this.mem.bytes(buf, len));
+    return Errno.SUCCESS;
+  }
+}
+
+export { PREOPEN_FD };

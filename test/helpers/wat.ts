@@ -1,0 +1,73 @@
+import binaryen from 'binaryen';
+
+/** Assemble WebAssembly text into module bytes (all features on, so shared memory imports are allowed). */
+export function wat(text: string): Uint8Array<ArrayBuffer> {
+  const mod = binaryen.parseText(text);
+  try {
+    mod.setFeatures(binaryen.Features.All);
+    if (!mod.validate()) throw new Error('fixture module does not validate');
+    return new Uint8Array(mod.emitBinary());
+  } finally {
+    mod.dispose();
+  }
+}
+
+function utf16(s: string): string {
+  return [...Buffer.from(s, 'utf16le')].map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('');
+}
+
+export interface FakePlugin {
+  abi?: number;
+  name?: string;
+  /** Body of pc_check (params $ctx $fd $scratch, result i32). Default: up with generic message 4. */
+  check?: string;
+  /** Extra module fields: imports, functions. */
+  extra?: string;
+  /** Replace the memory import line (e.g. with a defined memory). */
+  memory?: string;
+  /** Exports to leave out. */
+  omit?: string[];
+  ctxSize?: number;
+  messages?: string[];
+}
+
+/**
+ * A hand-written plugin that follows docs/ABI.md, with knobs to break it in exactly one way.
+ * Name at 1024, messages from 1088, all UTF-16LE.
+ */
+export function fakePlugin(p: FakePlugin = {}): Uint8Array<ArrayBuffer> {
+  const name = p.name ?? 'fake';
+  const messages = p.messages ?? ['says hello'];
+  const omit = new Set(p.omit ?? []);
+  let at = 1088;
+  const msgData: string[] = [];
+  const msgPtr: string[] = [];
+  const msgLen: string[] = [];
+  messages.forEach((m, i) => {
+    const bytes = Buffer.byteLength(m, 'utf16le');
+    msgData.push(`(data (i32.const ${at}) "${utf16(m)}")`);
+    msgPtr.push(`(if (i32.eq (local.get $id) (i32.const ${100 + i})) (then (return (i32.const ${at}))))`);
+    msgLen.push(`(if (i32.eq (local.get $id) (i32.const ${100 + i})) (then (return (i32.const ${bytes}))))`);
+    at += bytes + 16;
+  });
+  const exp = (n: string) => (omit.has(n) ? '' : `(export "${n}")`);
+  return wat(`(module
+    ${p.memory ?? '(import "env" "memory" (memory 1 16384 shared))'}
+    ${p.extra ?? ''}
+    (data (i32.const 1024) "${utf16(name)}")
+    ${msgData.join('\n')}
+    ${p.memory?.includes('import') === false ? '(export "memory" (memory 0))' : omit.has('memory') ? '' : '(export "memory" (memory 0))'}
+    (func ${exp('pc_abi_version')} (result i32) (i32.const ${p.abi ?? 1}))
+    (func ${exp('pc_name')} (result i32) (i32.const 1024))
+    (func ${exp('pc_name_len')} (result i32) (i32.const ${Buffer.byteLength(name, 'utf16le')}))
+    (func ${exp('pc_ctx_size')} (result i32) (i32.const ${p.ctxSize ?? 16}))
+    (func ${exp('pc_scratch_size')} (result i32) (i32.const 64))
+    (func ${exp('pc_msg_count')} (result i32) (i32.const ${messages.length}))
+    (func ${exp('pc_msg')} (param $id i32) (result i32) ${msgPtr.join(' ')} (i32.const 0))
+    (func ${exp('pc_msg_len')} (param $id i32) (result i32) ${msgLen.join(' ')} (i32.const 0))
+    (func ${exp('pc_init')} (param $ctx i32) (result i32) (i32.const 0))
+    (func ${exp('pc_check')} (param $ctx i32) (param $fd i32) (param $scratch i32) (result i32)
+      ${p.check ?? '(i32.or (i32.const 3) (i32.shl (i32.const 4) (i32.const 8)))'})
+    (func ${exp('pc_free')} (param $ctx i32))
+  )`);
+}

@@ -1,0 +1,131 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LoadError } from '../../host/registry/load-error.js';
+import { Registry } from '../../host/registry/registry.js';
+import { fakePlugin, wat } from '../helpers/wat.js';
+
+async function refusal(source: string | Uint8Array<ArrayBuffer>, opts = {}): Promise<LoadError> {
+  const err = await new Registry().load(source, { origin: 'm.wasm', ...opts }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(LoadError);
+  const e = err as LoadError;
+  expect(e.message.includes('\n')).toBe(false);
+  return e;
+}
+
+describe('loader rejects bad modules with one clear line', () => {
+  it('accepts a well-formed plugin (the baseline every rejection below differs from)', async () => {
+    const cls = await new Registry().load(fakePlugin(), { origin: 'm.wasm' });
+    expect(cls.name).toBe('fake');
+    expect(cls.abiVersion).toBe(1);
+  });
+
+  it('garbage bytes', async () => {
+    const e = await refusal(new Uint8Array(Buffer.from('this is not wasm at all')));
+    expect(e.code).toBe('not-wasm');
+    expect(e.message).toBe('m.wasm: not a WebAssembly module (no \\0asm header)');
+  });
+
+  it('truncated module', async () => {
+    const good = fakePlugin();
+    const e = await refusal(good.slice(0, Math.floor(good.length / 2)));
+    expect(e.code).toBe('invalid-module');
+    expect(e.message).toMatch(/^m\.wasm: invalid WebAssembly module: .+/);
+  });
+
+  it('wrong ABI version', async () => {
+    const e = await refusal(fakePlugin({ abi: 2 }));
+    expect(e.code).toBe('abi-version');
+    expect(e.message).toBe('m.wasm: plugin ABI version 2, this host implements version 1');
+  });
+
+  it('an import outside env.memory and WASI', async () => {
+    const e = await refusal(fakePlugin({ extra: '(import "env" "abort" (func (param i32 i32 i32 i32)))' }));
+    expect(e.code).toBe('import');
+    expect(e.message).toBe('m.wasm: imports env.abort (function); a checker may import only env.memory and wasi_snapshot_preview1 functions');
+  });
+
+  it('a WASI function outside the supported subset', async () => {
+    const e = await refusal(fakePlugin({ extra: '(import "wasi_snapshot_preview1" "sock_accept" (func (param i32 i32 i32) (result i32)))' }));
+    expect(e.code).toBe('import');
+    expect(e.message).toBe('m.wasm: imports wasi_snapshot_preview1.sock_accept, which the pathcheck WASI subset does not provide');
+  });
+
+  it('a memory of its own', async () => {
+    const e = await refusal(fakePlugin({ memory: '(memory 1 16384 shared)' }));
+    expect(e.code).toBe('own-memory');
+    expect(e.message).toBe("m.wasm: defines its own memory; a checker must import the host's shared env.memory");
+  });
+
+  it('an unshared memory import', async () => {
+    const e = await refusal(fakePlugin({ memory: '(import "env" "memory" (memory 1 16384))' }));
+    expect(e.code).toBe('memory');
+    expect(e.message).toBe('m.wasm: env.memory must be shared with a maximum (declared not shared, max 16384)');
+  });
+
+  it('a memory larger at start than the class cap', async () => {
+    const err = await new Registry({ maxPages: 64 })
+      .load(fakePlugin({ memory: '(import "env" "memory" (memory 100 16384 shared))' }), { origin: 'm.wasm' })
+      .catch((e: LoadError) => e);
+    expect((err as LoadError).code).toBe('memory');
+    expect((err as LoadError).message).toBe('m.wasm: env.memory needs 100 pages at start, over the class cap of 64 pages');
+  });
+
+  it('missing exports, each named', async () => {
+    const e = await refusal(fakePlugin({ omit: ['pc_check', 'pc_free'] }));
+    expect(e.code).toBe('missing-export');
+    expect(e.message).toBe('m.wasm: missing exports pc_check, pc_free');
+  });
+
+  it('memory not re-exported', async () => {
+    const e = await refusal(fakePlugin({ omit: ['memory'] }));
+    expect(e.message).toBe('m.wasm: missing export memory');
+  });
+
+  it('a name that is not a checker name', async () => {
+    const e = await refusal(fakePlugin({ name: 'Bad Name' }));
+    expect(e.code).toBe('bad-export');
+    expect(e.message).toBe(`m.wasm: pc_name must be 1-32 characters of a-z, 0-9, '_' or '-', got "Bad Name"`);
+  });
+
+  it('a sha256 pin that does not match', async () => {
+    const e = await refusal(fakePlugin(), { sha256: '0'.repeat(64) });
+    expect(e.code).toBe('sha256');
+    expect(e.message).toMatch(/^m\.wasm: sha256 [0-9a-f]{64} does not match the pinned 0{64}$/);
+  });
+
+  it('a file that does not exist, or is a directory', async () => {
+    const missing = await new Registry().load('/nonexistent/x.wasm').catch((e: LoadError) => e);
+    expect((missing as LoadError).message).toBe('cannot read checker module /nonexistent/x.wasm: no such file');
+    const dir = mkdtempSync(join(tmpdir(), 'pc-'));
+    const isDir = await new Registry().load(dir).catch((e: LoadError) => e);
+    expect((isDir as LoadError).message).toBe(`cannot read checker module ${dir}: is a directory`);
+  });
+
+  it('loads from a file path and pins by sha256', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-'));
+    const file = join(dir, 'fake.wasm');
+    writeFileSync(file, fakePlugin());
+    const first = await new Registry().load(file);
+    const pinned = await new Registry().load(file, { sha256: first.sha256.toUpperCase() });
+    expect(pinned.sha256).toBe(first.sha256);
+  });
+
+  it('a plugin cannot grow its memory past the class cap', async () => {
+    const grow = '(memory.grow (i32.const 1000))';
+    const reg = new Registry({ maxPages: 32 });
+    const cls = await reg.load(fakePlugin({ check: `(if (i32.ne ${grow} (i32.const -1)) (then (return (i32.const 2)))) (i32.const 3)` }), { origin: 'm.wasm' });
+    const raw = cls.control.exports.pc_check(0, 0, 0);
+    expect(raw).toBe(3);
+    expect(cls.memoryBytes).toBeLessThanOrEqual(32 * 65536);
+  });
+
+  it('a memory import that is not the only import kind is still judged by name', async () => {
+    const e = await refusal(wat(`(module (import "env" "memory" (memory 1 10 shared)) (import "env" "table" (table 1 funcref)))`));
+    expect(e.message).toBe('m.wasm: imports env.table (table); a checker may import only env.memory and wasi_snapshot_preview1 functions');
+  });
+});
