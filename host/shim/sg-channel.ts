@@ -41,6 +41,11 @@ export class SgChannel {
     return this.reply.subarray(0, length);
   }
 
+  /** A command is written and its reply not yet read: another write must wait (EBUSY). */
+  get busy(): boolean {
+    return this.pending !== null;
+  }
+
   /** Take a request frame of `length` bytes already written into requestBuffer(); returns a WASI errno. */
   submit(length: number): number {
     if (this.pending !== null) return Errno.BUSY;
@@ -78,7 +83,8 @@ export class SgChannel {
     const driver = outcome.driverStatus | (senseLen > 0 ? DRIVER_SENSE : 0);
     const v = this.replyView;
     this.reply.fill(0, 0, SG_HEADER_SIZE);
-    v.setInt32(SgOffset.PACK_LEN, SG_HEADER_SIZE + dataLen, true);
+    // Linux's sg v2 reply carries reply_len in pack_len too ("old, strange behaviour" in sg.c).
+    v.setInt32(SgOffset.PACK_LEN, this.pendingReplyLen, true);
     v.setInt32(SgOffset.REPLY_LEN, this.pendingReplyLen, true);
     v.setInt32(SgOffset.PACK_ID, this.pendingPackId, true);
     v.setInt32(SgOffset.RESULT, 0, true);

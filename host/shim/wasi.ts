@@ -160,6 +160,8 @@ export class WasiShim {
     if (length < 0 || !this.mem.inBounds(out, 4)) return Errno.FAULT;
     if (entry.kind === 'dir') return Errno.ISDIR;
     if (entry.kind === 'stdio') return this.writeStdio(entry, iovs, count, length, out);
+    // Refuse before copying: the pending command's CDB lives in the same buffer.
+    if (entry.channel.busy) return Errno.BUSY;
     if (length > SG_MAX_FRAME) return Errno.INVAL;
     gather(this.mem, iovs, count, entry.channel.requestBuffer(length));
     const errno = entry.channel.submit(length);

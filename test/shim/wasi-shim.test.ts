@@ -1,0 +1,1037 @@
+import { describe, expect, it } from 'vitest';
+import { Deadline } from '../../host/backends/deadline.js';
+import { DeviceNamespace } from '../../host/shim/device-namespace.js';
+import { GuestMemory } from '../../host/shim/guest-memory.js';
+import { ProcExit } from '../../host/shim/proc-exit.js';
+import { WasiShim } from '../../host/shim/wasi.js';
+import { FakeDevice, outcome } from '../helpers/fake-device.js';
+
+/**
+ * Unit tests of the WASI device shim (docs/ABI.md "SCSI through WASI", "WASI subset"), calling its
+ * import functions directly with pointers laid out in a shared memory, the way a wasm plugin would.
+ * Errno values are written as numbers on purpose: the test checks WASI's numbering, not the shim's table.
+ */
+
+const SUCCESS = 0;
+const AGAIN = 6;
+const BADF = 8;
+const BUSY = 10;
+const FAULT = 21;
+const INVAL = 28;
+const IO = 29;
+const ISDIR = 31;
+const NAMETOOLONG = 37;
+const NOENT = 44;
+const NOTDIR = 54;
+const NOTSUP = 58;
+const ROFS = 69;
+const SPIPE = 70;
+const TIMEDOUT = 73;
+const NOTCAPABLE = 76;
+
+const PAGE = 65536;
+const HDR = 36;
+/** Every buffer the harness hands out starts filled with this, so untouched bytes are visible. */
+const POISON = 0xee;
+const ALL_RIGHTS = 0x1fffffffn;
+
+/** `wasi_snapshot_preview1` as a plugin calls it (i32 -> number, i64 -> bigint). */
+interface Wasi {
+  args_get(argv: number, argvBuf: number): number;
+  args_sizes_get(argc: number, bufSize: number): number;
+  environ_get(environ: number, environBuf: number): number;
+  environ_sizes_get(count: number, bufSize: number): number;
+  clock_time_get(id: number, precision: bigint, out: number): number;
+  fd_close(fd: number): number;
+  fd_fdstat_get(fd: number, out: number): number;
+  fd_prestat_get(fd: number, out: number): number;
+  fd_prestat_dir_name(fd: number, path: number, len: number): number;
+  fd_pread(fd: number, iovs: number, count: number, offset: bigint, out: number): number;
+  fd_read(fd: number, iovs: number, count: number, out: number): number;
+  fd_write(fd: number, iovs: number, count: number, out: number): number;
+  path_open(dirfd: number, dirflags: number, path: number, len: number, oflags: number, rightsBase: bigint, rightsInheriting: bigint, fdflags: number, out: number): number;
+  proc_exit(code: number): never;
+  random_get(buf: number, len: number): number;
+  sched_yield(): number;
+}
+
+interface ReadBack {
+  errno: number;
+  nread: number;
+  /** The buffers' contents concatenated, up to nread. */
+  bytes: Uint8Array;
+  /** Each buffer's full contents, to see what was left untouched. */
+  bufs: Uint8Array[];
+}
+
+/** One plugin instance's view: a shared memory, a namespace, the shim, and a bump allocator. */
+class Guest {
+  readonly memory = new WebAssembly.Memory({ initial: 1, maximum: 100, shared: true });
+  readonly ns = new DeviceNamespace();
+  readonly logs: Array<[fd: number, text: string]> = [];
+  readonly shim = new WasiShim(new GuestMemory(this.memory), this.ns, (fd, text) => {
+    this.logs.push([fd, text]);
+  });
+  readonly w = this.shim.imports() as unknown as Wasi;
+  /** Next free address; tests may move it (e.g. past a grown page). */
+  top = 64;
+
+  u8(): Uint8Array {
+    return new Uint8Array(this.memory.buffer);
+  }
+
+  private dv(): DataView {
+    return new DataView(this.memory.buffer);
+  }
+
+  /** `len` poisoned bytes at the next `align`-aligned address. */
+  alloc(len: number, align = 8): number {
+    const ptr = Math.ceil(this.top / align) * align;
+    this.top = ptr + len + 8; // a poisoned gap after every buffer
+    this.u8().fill(POISON, ptr, this.top);
+    return ptr;
+  }
+
+  put(bytes: ArrayLike<number>, align = 1): number {
+    const ptr = this.alloc(bytes.length, align);
+    this.u8().set(bytes, ptr);
+    return ptr;
+  }
+
+  get(ptr: number, len: number): Uint8Array {
+    return this.u8().slice(ptr, ptr + len);
+  }
+
+  u32(ptr: number): number {
+    return this.dv().getUint32(ptr, true);
+  }
+
+  u64(ptr: number): bigint {
+    return this.dv().getBigUint64(ptr, true);
+  }
+
+  /** An iovec array `{ buf: u32, buf_len: u32 }[]` naming the given [ptr, len] buffers. */
+  iovs(bufs: Array<[ptr: number, len: number]>): number {
+    const at = this.alloc(bufs.length * 8, 4);
+    bufs.forEach(([ptr, len], i) => {
+      this.dv().setUint32(at + i * 8, ptr >>> 0, true);
+      this.dv().setUint32(at + i * 8 + 4, len >>> 0, true);
+    });
+    return at;
+  }
+
+  /** `data` cut at the given sizes (the rest in a last chunk), each chunk in its own buffer at an odd address. */
+  scattered(data: Uint8Array, sizes: number[] = []): { iovs: number; count: number } {
+    const chunks: Array<[number, number]> = [];
+    let off = 0;
+    for (const n of [...sizes, data.length - sizes.reduce((a, b) => a + b, 0)]) {
+      const ptr = this.alloc(n + 1, 2) + 1;
+      this.u8().set(data.subarray(off, off + n), ptr);
+      chunks.push([ptr, n]);
+      off += n;
+    }
+    return { iovs: this.iovs(chunks), count: chunks.length };
+  }
+
+  /** A poisoned 4-byte out slot. */
+  out(): number {
+    return this.alloc(4, 4);
+  }
+
+  write(fd: number, data: Uint8Array, sizes: number[] = []): { errno: number; nwritten: number } {
+    const { iovs, count } = this.scattered(data, sizes);
+    const out = this.out();
+    const errno = this.w.fd_write(fd, iovs, count, out);
+    return { errno, nwritten: this.u32(out) };
+  }
+
+  /** fd_read (or fd_pread when `offset` is given) into fresh buffers of the given sizes. */
+  read(fd: number, sizes: number[], offset?: bigint): ReadBack {
+    const ptrs = sizes.map((n) => this.alloc(n, 1));
+    const iovs = this.iovs(ptrs.map((p, i) => [p, sizes[i]!]));
+    const out = this.out();
+    const errno = offset === undefined ? this.w.fd_read(fd, iovs, sizes.length, out) : this.w.fd_pread(fd, iovs, sizes.length, offset, out);
+    const nread = this.u32(out);
+    const bufs = ptrs.map((p, i) => this.get(p, sizes[i]!));
+    const all = new Uint8Array(sizes.reduce((a, b) => a + b, 0));
+    let at = 0;
+    for (const b of bufs) {
+      all.set(b, at);
+      at += b.length;
+    }
+    return { errno, nread, bytes: errno === SUCCESS ? all.slice(0, nread) : new Uint8Array(0), bufs };
+  }
+
+  open(name: string | Uint8Array, o: { oflags?: number; dirfd?: number } = {}): { errno: number; fd: number } {
+    const bytes = typeof name === 'string' ? Buffer.from(name) : name;
+    const path = this.put(bytes);
+    const out = this.out();
+    const errno = this.w.path_open(o.dirfd ?? 3, 0, path, bytes.length, o.oflags ?? 0, ALL_RIGHTS, ALL_RIGHTS, 0, out);
+    return { errno, fd: this.u32(out) };
+  }
+
+  /** Publish a fake device under `name` and open it; returns the device and its fd. */
+  device(name = 'sda', dev = new FakeDevice(`fake:${name}`)): { dev: FakeDevice; fd: number } {
+    this.ns.add(name, dev);
+    const { errno, fd } = this.open(name);
+    expect(errno).toBe(SUCCESS);
+    return { dev, fd };
+  }
+}
+
+interface Request {
+  cdb: ArrayLike<number>;
+  dataOut?: ArrayLike<number>;
+  replyLen?: number;
+  packId?: number;
+  /** The status word at offset 16; only bit 0 (twelve_byte) means anything on input. */
+  flags?: number;
+}
+
+/** A Linux sg v2 request frame. Output-only header fields carry junk, which the shim must ignore. */
+function sgRequest(r: Request): Uint8Array {
+  const dataOut = r.dataOut ?? [];
+  const f = new Uint8Array(HDR + r.cdb.length + dataOut.length);
+  const v = new DataView(f.buffer);
+  v.setInt32(0, 0x7eadbeef, true); // pack_len: ignored on input
+  v.setInt32(4, r.replyLen ?? HDR, true);
+  v.setInt32(8, r.packId ?? 0, true);
+  v.setInt32(12, 0x5555, true); // result: output only
+  v.setUint32(16, r.flags ?? 0, true);
+  f.fill(0xaa, 20, 36); // sense: output only
+  f.set(r.cdb, HDR);
+  f.set(dataOut, HDR + r.cdb.length);
+  return f;
+}
+
+interface Reply {
+  packLen: number;
+  replyLen: number;
+  packId: number;
+  result: number;
+  word: number;
+  sense: Uint8Array;
+  data: Uint8Array;
+}
+
+function sgReply(b: Uint8Array): Reply {
+  expect(b.length).toBeGreaterThanOrEqual(HDR);
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return {
+    packLen: v.getInt32(0, true),
+    replyLen: v.getInt32(4, true),
+    packId: v.getInt32(8, true),
+    result: v.getInt32(12, true),
+    word: v.getUint32(16, true),
+    sense: b.slice(20, 36),
+    data: b.slice(36),
+  };
+}
+
+/** Expected status word: target_status (SAM >> 1) in bits 1..5, host in 6..13, driver in 14..21. */
+function word(sam: number, host: number, driver: number): number {
+  return ((sam >> 1) << 1) | (host << 6) | (driver << 14);
+}
+
+const TUR = [0x00, 0, 0, 0, 0, 0];
+/** Fixed-format sense, 18 bytes: NOT READY, LUN not ready, initializing command required; bytes 16-17 are 0x33 0x44. */
+const SENSE_18 = [0x70, 0, 0x02, 0, 0, 0, 0, 0x0a, 0, 0, 0, 0, 0x04, 0x02, 0x11, 0x22, 0x33, 0x44];
+const bytesOf = (n: number, seed = 0) => Uint8Array.from({ length: n }, (_, i) => (seed + i * 7) & 0xff);
+const poison = (n: number) => new Uint8Array(n).fill(POISON);
+
+describe('sg v2 frames through fd_write / fd_read', () => {
+  it('round-trips a TUR written in 3 iovecs and read into 2', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    // Cut inside reply_len and inside the status word, then the CDB on its own.
+    const w = g.write(fd, sgRequest({ cdb: TUR, replyLen: HDR, packId: 0x1234_5678 }), [6, 30]);
+    expect(w).toEqual({ errno: SUCCESS, nwritten: 42 });
+    expect(dev.commands).toHaveLength(0); // the device is asked when the reply is read
+
+    const r = g.read(fd, [20, 40]);
+    expect(r.errno).toBe(SUCCESS);
+    expect(r.nread).toBe(36);
+    const reply = sgReply(r.bytes);
+    expect(reply).toEqual({ packLen: 36, replyLen: 36, packId: 0x1234_5678, result: 0, word: 0, sense: new Uint8Array(16), data: new Uint8Array(0) });
+    expect(r.bufs[1]!.subarray(16)).toEqual(poison(24)); // nothing past the reply
+
+    expect(dev.commands).toHaveLength(1);
+    expect(dev.commands[0]!.cdb).toEqual(Uint8Array.from(TUR));
+    expect(dev.commands[0]!.dataOut).toEqual(new Uint8Array(0));
+    expect(dev.commands[0]!.dataInLength).toBe(0);
+    expect(dev.commands[0]!.deadline).toBe(Deadline.NONE);
+  });
+
+  it('echoes a negative pack_id and keeps working for a second command', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    for (const packId of [-7, 42]) {
+      expect(g.write(fd, sgRequest({ cdb: TUR, packId, replyLen: 100 })).errno).toBe(SUCCESS);
+      const r = g.read(fd, [200]);
+      expect(r.errno).toBe(SUCCESS);
+      expect(sgReply(r.bytes).packId).toBe(packId);
+      expect(sgReply(r.bytes).replyLen).toBe(100);
+    }
+    expect(dev.commands).toHaveLength(2);
+  });
+
+  it('packs CHECK CONDITION with sense: target_status 1, DRIVER_SENSE added, sense cut to 16 bytes', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    dev.answer(outcome({ status: 0x02, sense: SENSE_18 }));
+    g.write(fd, sgRequest({ cdb: TUR, packId: 5 }));
+    const r = g.read(fd, [64]);
+    expect(r.errno).toBe(SUCCESS);
+    expect(r.nread).toBe(36);
+    const reply = sgReply(r.bytes);
+    expect(reply.word).toBe(0x0002_0002); // (0x02 >> 1) << 1 | 0x08 << 14
+    expect(reply.word).toBe(word(0x02, 0, 0x08));
+    expect(reply.sense).toEqual(Uint8Array.from(SENSE_18.slice(0, 16)));
+    expect(reply.result).toBe(0);
+    expect(r.bufs[0]!.subarray(36)).toEqual(poison(28)); // sense bytes 16-17 went nowhere
+  });
+
+  it.each([
+    { name: 'BUSY, DID_NO_CONNECT, no sense', sam: 0x08, host: 0x01, driver: 0x00, sense: [], expected: (4 << 1) | (1 << 6) },
+    { name: 'RESERVATION CONFLICT', sam: 0x18, host: 0x00, driver: 0x00, sense: [], expected: 12 << 1 },
+    { name: 'GOOD with host DID_TIME_OUT and DRIVER_TIMEOUT', sam: 0x00, host: 0x03, driver: 0x06, sense: [], expected: (3 << 6) | (6 << 14) },
+    { name: 'sense present with driver bits already set', sam: 0x02, host: 0xff, driver: 0x06, sense: [0x70, 0, 0x06], expected: (1 << 1) | (0xff << 6) | (0x0e << 14) },
+    { name: 'GOOD with sense still sets DRIVER_SENSE', sam: 0x00, host: 0x00, driver: 0x00, sense: [0x72, 0x01], expected: 0x08 << 14 },
+  ])('status word: $name', ({ sam, host, driver, sense, expected }) => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    dev.answer(outcome({ status: sam, hostStatus: host, driverStatus: driver, sense }));
+    g.write(fd, sgRequest({ cdb: TUR }));
+    const r = g.read(fd, [36]);
+    expect(r.errno).toBe(SUCCESS);
+    const reply = sgReply(r.bytes);
+    expect(reply.word).toBe(expected);
+    expect(reply.word & 1).toBe(0);
+    expect(reply.word >>> 22).toBe(0);
+    const expectedSense = new Uint8Array(16);
+    expectedSense.set(sense);
+    expect(reply.sense).toEqual(expectedSense);
+  });
+
+  it('cuts data-in to reply_len - 36 and tells the device how much fits', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    const inquiry = bytesOf(96, 1);
+    dev.answer(outcome({ dataIn: inquiry }));
+    g.write(fd, sgRequest({ cdb: [0x12, 0, 0, 0, 96, 0], replyLen: HDR + 8 }));
+    const r = g.read(fd, [30, 200]);
+    expect(r.errno).toBe(SUCCESS);
+    expect(r.nread).toBe(44);
+    const reply = sgReply(r.bytes);
+    expect(reply.packLen).toBe(44);
+    expect(reply.replyLen).toBe(44);
+    expect(reply.data).toEqual(inquiry.subarray(0, 8));
+    expect(r.bufs[1]!.subarray(14)).toEqual(poison(186));
+    expect(dev.commands[0]!.dataInLength).toBe(8);
+  });
+
+  it('cuts the reply to the read buffer, as Linux does', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    const data = bytesOf(96, 3);
+    dev.answer(outcome({ dataIn: data, status: 0x02, sense: SENSE_18 }));
+    g.write(fd, sgRequest({ cdb: [0x12, 0, 0, 0, 96, 0], replyLen: HDR + 96, packId: 9 }));
+    const r = g.read(fd, [36, 10]);
+    expect(r.errno).toBe(SUCCESS);
+    expect(r.nread).toBe(46);
+    const reply = sgReply(r.bytes);
+    expect(reply.packId).toBe(9);
+    expect(reply.replyLen).toBe(132);
+    expect(reply.packLen).toBe(132); // Linux sg v2: pack_len in a reply equals reply_len
+    expect(reply.word).toBe(word(0x02, 0, 0x08));
+    expect(reply.sense).toEqual(Uint8Array.from(SENSE_18.slice(0, 16)));
+    expect(reply.data).toEqual(data.subarray(0, 10));
+  });
+
+  it('returns short data-in as the device gave it', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    dev.answer(outcome({ dataIn: [1, 2, 3] }));
+    g.write(fd, sgRequest({ cdb: [0x12, 0, 0, 0, 64, 0], replyLen: HDR + 64 }));
+    const r = g.read(fd, [128]);
+    expect(r.nread).toBe(39);
+    expect(sgReply(r.bytes).packLen).toBe(HDR + 64); // equals reply_len, not the data length
+    expect(sgReply(r.bytes).data).toEqual(Uint8Array.from([1, 2, 3]));
+  });
+
+  it('hands the device exactly the CDB and the data-out bytes (a WRITE(10) larger than the first frame buffer)', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    const cdb = [0x2a, 0, 0, 0, 0x10, 0x00, 0, 0, 2, 0];
+    const payload = bytesOf(1024, 11);
+    const w = g.write(fd, sgRequest({ cdb, dataOut: payload, replyLen: HDR }), [36, 4, 500]);
+    expect(w).toEqual({ errno: SUCCESS, nwritten: 36 + 10 + 1024 });
+    expect(g.read(fd, [36]).errno).toBe(SUCCESS);
+    expect(dev.commands[0]!.cdb).toEqual(Uint8Array.from(cdb));
+    expect(dev.commands[0]!.dataOut).toEqual(payload);
+    expect(dev.commands[0]!.dataInLength).toBe(0);
+  });
+
+  it('carries a data-in reply larger than the first frame buffer', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    const data = bytesOf(4096, 5);
+    dev.answer(outcome({ dataIn: data }));
+    g.write(fd, sgRequest({ cdb: [0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0], replyLen: HDR + 4096 }));
+    const r = g.read(fd, [HDR, 1000, 4000]);
+    expect(r.nread).toBe(HDR + 4096);
+    expect(sgReply(r.bytes).data).toEqual(data);
+  });
+
+  it.each([
+    { opcode: 0x00, group: 0, len: 6 },
+    { opcode: 0x12, group: 0, len: 6 },
+    { opcode: 0x28, group: 1, len: 10 },
+    { opcode: 0x5a, group: 2, len: 10 },
+    { opcode: 0x7f, group: 3, len: 6 },
+    { opcode: 0x88, group: 4, len: 16 },
+    { opcode: 0xa0, group: 5, len: 12 },
+    { opcode: 0xc0, group: 6, len: 6 },
+    { opcode: 0xe0, group: 7, len: 6 },
+  ])('CDB length of opcode $opcode (group $group) is $len', ({ opcode, len }) => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    const tail = Uint8Array.from({ length: 16 }, (_, i) => (i === 0 ? opcode : 0x40 + i));
+    expect(g.write(fd, sgRequest({ cdb: tail })).errno).toBe(SUCCESS);
+    g.read(fd, [36]);
+    expect(dev.commands[0]!.cdb).toEqual(tail.subarray(0, len));
+    expect(dev.commands[0]!.dataOut).toEqual(tail.subarray(len));
+  });
+
+  it.each([
+    { opcode: 0x7f, len: 12 },
+    { opcode: 0xc0, len: 12 },
+    { opcode: 0xe0, len: 12 },
+    { opcode: 0x28, len: 10 },
+    { opcode: 0x88, len: 16 },
+  ])('twelve_byte makes group 3/6/7 opcode $opcode 12 bytes and changes no other group', ({ opcode, len }) => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    const tail = Uint8Array.from({ length: 16 }, (_, i) => (i === 0 ? opcode : i));
+    expect(g.write(fd, sgRequest({ cdb: tail, flags: 1 })).errno).toBe(SUCCESS);
+    g.read(fd, [36]);
+    expect(dev.commands[0]!.cdb).toHaveLength(len);
+  });
+
+  it('finds laid-out frames past the first page after memory.grow', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    g.memory.grow(1);
+    g.top = PAGE + 100;
+    dev.answer(outcome({ dataIn: [9, 8, 7] }));
+    expect(g.write(fd, sgRequest({ cdb: TUR, replyLen: HDR + 3 }), [20])).toEqual({ errno: SUCCESS, nwritten: 42 });
+    const r = g.read(fd, [64]);
+    expect(r.errno).toBe(SUCCESS);
+    expect(sgReply(r.bytes).data).toEqual(Uint8Array.from([9, 8, 7]));
+    expect(dev.commands[0]!.cdb).toEqual(Uint8Array.from(TUR));
+  });
+});
+
+describe('sg v2 errors', () => {
+  it.each([
+    { name: 'header only', frame: sgRequest({ cdb: [] }) },
+    { name: 'part of a header', frame: sgRequest({ cdb: TUR }).subarray(0, 20) },
+    { name: 'READ(10) with 9 CDB bytes', frame: sgRequest({ cdb: [0x28, 0, 0, 0, 0, 0, 0, 0, 1] }) },
+    { name: 'READ(16) with 15 CDB bytes', frame: sgRequest({ cdb: [0x88, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0] }) },
+    { name: 'twelve_byte vendor opcode with 6 CDB bytes', frame: sgRequest({ cdb: [0xc0, 0, 0, 0, 0, 0], flags: 1 }) },
+    { name: 'nothing', frame: new Uint8Array(0) },
+  ])('a write shorter than header + CDB is EINVAL ($name)', ({ frame }) => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    expect(g.write(fd, frame).errno).toBe(INVAL);
+    expect(g.read(fd, [64]).errno).toBe(AGAIN); // nothing was submitted
+    expect(dev.commands).toHaveLength(0);
+  });
+
+  it('a write with no iovecs at all is EINVAL', () => {
+    const g = new Guest();
+    const { fd } = g.device();
+    const out = g.out();
+    expect(g.w.fd_write(fd, g.iovs([]), 0, out)).toBe(INVAL);
+  });
+
+  it.each([35, 0, -1, -0x8000_0000])('reply_len %i (< 36) is EINVAL', (replyLen) => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    expect(g.write(fd, sgRequest({ cdb: TUR, replyLen })).errno).toBe(INVAL);
+    expect(g.read(fd, [64]).errno).toBe(AGAIN);
+    expect(dev.commands).toHaveLength(0);
+  });
+
+  it('reply_len 36 exactly is accepted', () => {
+    const g = new Guest();
+    const { fd } = g.device();
+    expect(g.write(fd, sgRequest({ cdb: TUR, replyLen: 36 })).errno).toBe(SUCCESS);
+  });
+
+  it('reply_len beyond the largest frame is EINVAL', () => {
+    const g = new Guest();
+    const { fd } = g.device();
+    expect(g.write(fd, sgRequest({ cdb: TUR, replyLen: 36 + 16 + 65536 + 1 })).errno).toBe(INVAL);
+    expect(g.write(fd, sgRequest({ cdb: TUR, replyLen: 0x7fff_ffff })).errno).toBe(INVAL);
+  });
+
+  it('a write longer than the largest frame is EINVAL', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    const frame = sgRequest({ cdb: [0x2a, 0, 0, 0, 0, 0, 0, 0, 80, 0], dataOut: new Uint8Array(40_000 - 46) });
+    const buf = g.put(frame);
+    const iovs = g.iovs([
+      [buf, frame.length],
+      [buf, frame.length],
+    ]); // 80000 bytes, more than 36 + 16 + 65536
+    expect(g.w.fd_write(fd, iovs, 2, g.out())).toBe(INVAL);
+    expect(g.read(fd, [64]).errno).toBe(AGAIN);
+    expect(dev.commands).toHaveLength(0);
+  });
+
+  it('a second write before the read is EBUSY', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    expect(g.write(fd, sgRequest({ cdb: TUR, packId: 1 })).errno).toBe(SUCCESS);
+    expect(g.write(fd, sgRequest({ cdb: TUR, packId: 2 })).errno).toBe(BUSY);
+    const r = g.read(fd, [64]);
+    expect(r.errno).toBe(SUCCESS);
+    expect(sgReply(r.bytes).packId).toBe(1);
+    expect(dev.commands).toHaveLength(1);
+    expect(g.read(fd, [64]).errno).toBe(AGAIN);
+  });
+
+  // The pending command's CDB and data-out live in the fd's request buffer: a refused write must not touch it.
+  it('a refused (EBUSY) second write leaves the pending command as it was written', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    // Same length, different bytes: a MODE SELECT(6) with 4 bytes of data-out, then another.
+    const first = sgRequest({ cdb: [0x15, 0x10, 0, 0, 4, 0], dataOut: [1, 2, 3, 4], packId: 1 });
+    const second = sgRequest({ cdb: [0x15, 0x11, 9, 9, 4, 9], dataOut: [5, 6, 7, 8], packId: 2 });
+    expect(g.write(fd, first).errno).toBe(SUCCESS);
+    expect(g.write(fd, second).errno).toBe(BUSY);
+    const r = g.read(fd, [128]);
+    expect(r.errno).toBe(SUCCESS);
+    expect(sgReply(r.bytes).packId).toBe(1);
+    expect(dev.commands).toHaveLength(1);
+    expect([...dev.commands[0]!.cdb]).toEqual([0x15, 0x10, 0, 0, 4, 0]);
+    expect([...dev.commands[0]!.dataOut]).toEqual([1, 2, 3, 4]);
+  });
+
+  it('a read with nothing outstanding is EAGAIN', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    expect(g.read(fd, [64]).errno).toBe(AGAIN);
+    expect(dev.commands).toHaveLength(0);
+  });
+
+  it('a read buffer smaller than 36 bytes is EINVAL and leaves the command outstanding', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    g.write(fd, sgRequest({ cdb: TUR, packId: 77 }));
+    expect(g.read(fd, [20, 15]).errno).toBe(INVAL);
+    expect(g.read(fd, [35]).errno).toBe(INVAL);
+    expect(dev.commands).toHaveLength(0);
+    const r = g.read(fd, [36]);
+    expect(r.errno).toBe(SUCCESS);
+    expect(sgReply(r.bytes).packId).toBe(77);
+  });
+
+  it.each([TIMEDOUT, IO])('a device failure {errno: %i} is what fd_read returns, and the fd is free again', (errno) => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    dev.answer({ errno });
+    g.write(fd, sgRequest({ cdb: TUR }));
+    const r = g.read(fd, [64]);
+    expect(r.errno).toBe(errno);
+    expect(r.nread).toBe(0xeeeeeeee); // nread untouched
+    expect(g.read(fd, [64]).errno).toBe(AGAIN);
+    expect(g.write(fd, sgRequest({ cdb: TUR })).errno).toBe(SUCCESS);
+    expect(g.read(fd, [64]).errno).toBe(SUCCESS);
+    expect(dev.commands).toHaveLength(2);
+  });
+
+  it('two fds on one device have independent channels', () => {
+    const g = new Guest();
+    const { dev, fd: a } = g.device();
+    const b = g.open('sda');
+    expect(b.errno).toBe(SUCCESS);
+    expect(b.fd).not.toBe(a);
+    expect(g.write(a, sgRequest({ cdb: TUR, packId: 10 })).errno).toBe(SUCCESS);
+    expect(g.write(b.fd, sgRequest({ cdb: TUR, packId: 20 })).errno).toBe(SUCCESS);
+    expect(sgReply(g.read(b.fd, [64]).bytes).packId).toBe(20);
+    expect(sgReply(g.read(a, [64]).bytes).packId).toBe(10);
+    expect(dev.commands).toHaveLength(2);
+  });
+
+  describe('bad fds', () => {
+    it.each([4, 9, 1000, -1])('fd %i that was never opened is EBADF everywhere', (fd) => {
+      const g = new Guest();
+      const buf = g.alloc(64);
+      const iovs = g.iovs([[buf, 64]]);
+      const out = g.alloc(64);
+      expect(g.w.fd_read(fd, iovs, 1, out)).toBe(BADF);
+      expect(g.w.fd_write(fd, iovs, 1, out)).toBe(BADF);
+      expect(g.w.fd_pread(fd, iovs, 1, 0n, out)).toBe(BADF);
+      expect(g.w.fd_close(fd)).toBe(BADF);
+      expect(g.w.fd_fdstat_get(fd, out)).toBe(BADF);
+      expect(g.w.fd_prestat_get(fd, out)).toBe(BADF);
+    });
+
+    it('a closed device fd is EBADF', () => {
+      const g = new Guest();
+      const { dev, fd } = g.device();
+      g.write(fd, sgRequest({ cdb: TUR }));
+      expect(g.w.fd_close(fd)).toBe(SUCCESS);
+      expect(g.read(fd, [64]).errno).toBe(BADF);
+      expect(g.write(fd, sgRequest({ cdb: TUR })).errno).toBe(BADF);
+      expect(g.read(fd, [64], 0n).errno).toBe(BADF);
+      expect(g.w.fd_close(fd)).toBe(BADF);
+      expect(g.w.fd_fdstat_get(fd, g.alloc(24))).toBe(BADF);
+      expect(dev.commands).toHaveLength(0);
+    });
+
+    it('the preopened directory is EISDIR for fd_read, fd_write and fd_pread', () => {
+      const g = new Guest();
+      expect(g.write(3, sgRequest({ cdb: TUR })).errno).toBe(ISDIR);
+      expect(g.read(3, [64]).errno).toBe(ISDIR);
+      expect(g.read(3, [64], 0n).errno).toBe(ISDIR);
+    });
+
+    it.each([0, 1, 2])('fd_pread on stdio fd %i is ESPIPE', (fd) => {
+      const g = new Guest();
+      expect(g.read(fd, [16], 0n).errno).toBe(SPIPE);
+    });
+
+    it('stdin reads as end of file; writing it, or reading stdout/stderr, is EBADF', () => {
+      const g = new Guest();
+      expect(g.read(0, [16])).toMatchObject({ errno: SUCCESS, nread: 0 });
+      expect(g.write(0, Buffer.from('x')).errno).toBe(BADF);
+      expect(g.read(1, [16]).errno).toBe(BADF);
+      expect(g.read(2, [16]).errno).toBe(BADF);
+    });
+
+    it('stdio and the preopen cannot be closed, and stay usable', () => {
+      const g = new Guest();
+      for (const fd of [0, 1, 2, 3]) expect(g.w.fd_close(fd)).toBe(NOTSUP);
+      expect(g.write(1, Buffer.from('still here')).errno).toBe(SUCCESS);
+      g.ns.add('sda', new FakeDevice());
+      expect(g.open('sda').errno).toBe(SUCCESS);
+    });
+  });
+
+  describe('pointers outside memory are EFAULT, and the device hears nothing', () => {
+    function setup() {
+      const g = new Guest();
+      const { dev, fd } = g.device();
+      const frame = sgRequest({ cdb: TUR });
+      const buf = g.put(frame);
+      return { g, dev, fd, frame, buf };
+    }
+
+    it('iovec array past the end of memory', () => {
+      const { g, dev, fd } = setup();
+      expect(g.w.fd_write(fd, PAGE - 4, 1, g.out())).toBe(FAULT);
+      expect(g.w.fd_write(fd, PAGE, 1, g.out())).toBe(FAULT);
+      expect(g.w.fd_write(fd, -8, 1, g.out())).toBe(FAULT); // 0xfffffff8 as wasm passes it
+      expect(g.read(fd, [64]).errno).toBe(AGAIN);
+      expect(dev.commands).toHaveLength(0);
+    });
+
+    it('an iovec count so large the array cannot fit', () => {
+      const { g, dev, fd, buf, frame } = setup();
+      const iovs = g.iovs([[buf, frame.length]]);
+      expect(g.w.fd_write(fd, iovs, 0x1000_0000, g.out())).toBe(FAULT);
+      expect(g.w.fd_write(fd, iovs, -1, g.out())).toBe(FAULT);
+      expect(dev.commands).toHaveLength(0);
+    });
+
+    it('a buffer running past the end of memory', () => {
+      const { g, dev, fd, buf, frame } = setup();
+      const near = PAGE - 20;
+      for (const bad of [
+        [[near, 42]],
+        [[PAGE, 1]],
+        [[-36, 42]],
+        [
+          [buf, 36],
+          [PAGE - 2, 6],
+        ],
+        [[buf, 0xffff_ffff]],
+      ] as Array<Array<[number, number]>>) {
+        expect(g.w.fd_write(fd, g.iovs(bad), bad.length, g.out())).toBe(FAULT);
+      }
+      // the valid frame still goes through afterwards
+      expect(g.w.fd_write(fd, g.iovs([[buf, frame.length]]), 1, g.out())).toBe(SUCCESS);
+      expect(dev.commands).toHaveLength(0);
+    });
+
+    it('nwritten pointer outside memory', () => {
+      const { g, dev, fd, buf, frame } = setup();
+      const iovs = g.iovs([[buf, frame.length]]);
+      expect(g.w.fd_write(fd, iovs, 1, PAGE - 3)).toBe(FAULT);
+      expect(g.w.fd_write(fd, iovs, 1, PAGE)).toBe(FAULT);
+      expect(g.w.fd_write(fd, iovs, 1, -4)).toBe(FAULT);
+      expect(g.read(fd, [64]).errno).toBe(AGAIN);
+      expect(dev.commands).toHaveLength(0);
+    });
+
+    it('fd_read with a bad iovec or nread pointer does not run the command', () => {
+      const { g, dev, fd } = setup();
+      g.write(fd, sgRequest({ cdb: TUR, packId: 3 }));
+      const good = g.iovs([[g.alloc(64), 64]]);
+      expect(g.w.fd_read(fd, g.iovs([[PAGE - 10, 64]]), 1, g.out())).toBe(FAULT);
+      expect(g.w.fd_read(fd, PAGE - 4, 1, g.out())).toBe(FAULT);
+      expect(g.w.fd_read(fd, good, 1, PAGE - 2)).toBe(FAULT);
+      expect(dev.commands).toHaveLength(0);
+      const r = g.read(fd, [64]);
+      expect(r.errno).toBe(SUCCESS);
+      expect(sgReply(r.bytes).packId).toBe(3);
+    });
+
+    it('fd_pread with a bad iovec or nread pointer does not reach the device', () => {
+      const { g, dev, fd } = setup();
+      const good = g.iovs([[g.alloc(64), 64]]);
+      expect(g.w.fd_pread(fd, g.iovs([[PAGE - 10, 64]]), 1, 0n, g.out())).toBe(FAULT);
+      expect(g.w.fd_pread(fd, good, 1, 0n, PAGE)).toBe(FAULT);
+      expect(dev.reads).toHaveLength(0);
+    });
+
+    it('stdout with a bad buffer writes nothing to the log', () => {
+      const { g } = setup();
+      expect(g.w.fd_write(1, g.iovs([[PAGE - 1, 2]]), 1, g.out())).toBe(FAULT);
+      expect(g.logs).toEqual([]);
+    });
+  });
+});
+
+describe('path_open under the preopened dir (fd 3)', () => {
+  it('opens a known name as fd 4, then 5, each reaching its own device', () => {
+    const g = new Guest();
+    const sda = new FakeDevice('fake:sda');
+    const sdb = new FakeDevice('fake:sdb');
+    g.ns.add('sda', sda);
+    g.ns.add('sdb', sdb);
+    expect(g.open('sda')).toEqual({ errno: SUCCESS, fd: 4 });
+    expect(g.open('sdb')).toEqual({ errno: SUCCESS, fd: 5 });
+    expect(g.write(5, sgRequest({ cdb: [0x12, 0, 0, 0, 8, 0], replyLen: 44 })).errno).toBe(SUCCESS);
+    expect(g.read(5, [64]).nread).toBe(36);
+    expect(sdb.commands.map((c) => [...c.cdb])).toEqual([[0x12, 0, 0, 0, 8, 0]]);
+    expect(sda.commands).toHaveLength(0);
+    expect(g.shim.fds.deviceCount).toBe(2);
+  });
+
+  it('an unknown name is ENOENT', () => {
+    const g = new Guest();
+    g.ns.add('sda', new FakeDevice());
+    expect(g.open('sdz').errno).toBe(NOENT);
+    expect(g.open('SDA').errno).toBe(NOENT);
+    expect(g.open('').errno).toBe(NOENT);
+    expect(g.open('.').errno).toBe(NOENT);
+    expect(g.open('sda/').errno).toBe(NOENT);
+    expect(g.open('x/sda').errno).toBe(NOENT);
+    expect(g.shim.fds.deviceCount).toBe(0);
+  });
+
+  it.each(['..', '../sda', '../../etc/passwd', '/sda', '/dev/sda', '/'])("'%s' is ENOTCAPABLE", (name) => {
+    const g = new Guest();
+    g.ns.add('sda', new FakeDevice());
+    expect(g.open(name).errno).toBe(NOTCAPABLE);
+  });
+
+  it.each([
+    { flag: 'CREAT', oflags: 1 },
+    { flag: 'EXCL', oflags: 4 },
+    { flag: 'TRUNC', oflags: 8 },
+    { flag: 'CREAT|EXCL', oflags: 5 },
+    { flag: 'CREAT|DIRECTORY', oflags: 3 },
+  ])('oflags $flag is EROFS, for known and unknown names', ({ oflags }) => {
+    const g = new Guest();
+    g.ns.add('sda', new FakeDevice());
+    expect(g.open('sda', { oflags }).errno).toBe(ROFS);
+    expect(g.open('new', { oflags }).errno).toBe(ROFS);
+    expect(g.shim.fds.deviceCount).toBe(0);
+  });
+
+  it('oflags DIRECTORY on a device is ENOTDIR', () => {
+    const g = new Guest();
+    g.ns.add('sda', new FakeDevice());
+    expect(g.open('sda', { oflags: 2 }).errno).toBe(NOTDIR);
+    expect(g.shim.fds.deviceCount).toBe(0);
+  });
+
+  it('a device fd or a stdio fd as dirfd is ENOTDIR; an unknown dirfd is EBADF', () => {
+    const g = new Guest();
+    const { fd } = g.device('sda');
+    expect(g.open('sda', { dirfd: fd }).errno).toBe(NOTDIR);
+    expect(g.open('sda', { dirfd: 1 }).errno).toBe(NOTDIR);
+    expect(g.open('sda', { dirfd: 17 }).errno).toBe(BADF);
+    expect(g.open('sda', { dirfd: -1 }).errno).toBe(BADF);
+  });
+
+  it('names longer than 255 bytes are ENAMETOOLONG; 255 bytes is a name', () => {
+    const g = new Guest();
+    const long255 = 'a'.repeat(255);
+    g.ns.add(long255, new FakeDevice());
+    expect(g.open('b'.repeat(255)).errno).toBe(NOENT);
+    expect(g.open(long255)).toEqual({ errno: SUCCESS, fd: 4 });
+    expect(g.open('a'.repeat(256)).errno).toBe(NAMETOOLONG);
+    expect(g.open('é'.repeat(128)).errno).toBe(NAMETOOLONG); // 256 bytes, 128 characters
+    expect(g.open('x'.repeat(4096)).errno).toBe(NAMETOOLONG);
+  });
+
+  it('a UTF-8 name is matched by its bytes', () => {
+    const g = new Guest();
+    g.ns.add('lün', new FakeDevice());
+    expect(g.open(Uint8Array.from([0x6c, 0xc3, 0xbc, 0x6e])).errno).toBe(SUCCESS);
+  });
+
+  it('a path or out pointer outside memory is EFAULT', () => {
+    const g = new Guest();
+    g.ns.add('sda', new FakeDevice());
+    const path = g.put(Buffer.from('sda'));
+    expect(g.w.path_open(3, 0, PAGE - 2, 3, 0, ALL_RIGHTS, ALL_RIGHTS, 0, g.out())).toBe(FAULT);
+    expect(g.w.path_open(3, 0, path, 3, 0, ALL_RIGHTS, ALL_RIGHTS, 0, PAGE - 3)).toBe(FAULT);
+    expect(g.w.path_open(3, 0, path, -1, 0, ALL_RIGHTS, ALL_RIGHTS, 0, g.out())).toBe(FAULT);
+    expect(g.shim.fds.deviceCount).toBe(0);
+  });
+
+  it('reuses closed fd numbers lowest first', () => {
+    const g = new Guest();
+    g.ns.add('sda', new FakeDevice());
+    expect([g.open('sda').fd, g.open('sda').fd, g.open('sda').fd]).toEqual([4, 5, 6]);
+    expect(g.w.fd_close(5)).toBe(SUCCESS);
+    expect(g.open('sda').fd).toBe(5);
+    expect(g.w.fd_close(6)).toBe(SUCCESS);
+    expect(g.w.fd_close(4)).toBe(SUCCESS);
+    expect(g.open('sda').fd).toBe(4);
+    expect(g.open('sda').fd).toBe(6);
+    expect(g.open('sda').fd).toBe(7);
+    expect(g.shim.fds.deviceCount).toBe(4);
+  });
+
+  it('a reused fd number starts with a fresh channel', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    g.write(fd, sgRequest({ cdb: TUR, packId: 1 }));
+    expect(g.w.fd_close(fd)).toBe(SUCCESS);
+    expect(g.open('sda').fd).toBe(fd);
+    expect(g.read(fd, [64]).errno).toBe(AGAIN);
+    expect(g.write(fd, sgRequest({ cdb: TUR, packId: 2 })).errno).toBe(SUCCESS);
+    expect(dev.commands).toHaveLength(0);
+  });
+});
+
+describe('the rest of the WASI subset', () => {
+  it('fd_prestat_get describes fd 3 as a directory named with 3 bytes', () => {
+    const g = new Guest();
+    const out = g.alloc(8);
+    expect(g.w.fd_prestat_get(3, out)).toBe(SUCCESS);
+    expect(g.u32(out)).toBe(0); // preopentype dir
+    expect(g.u32(out + 4)).toBe(3);
+    expect(g.w.fd_prestat_get(3, PAGE - 4)).toBe(FAULT);
+  });
+
+  it('fd_prestat_get on anything but the preopen is EBADF (how a libc ends its preopen scan)', () => {
+    const g = new Guest();
+    const { fd } = g.device();
+    for (const f of [0, 1, 2, fd, fd + 1]) expect(g.w.fd_prestat_get(f, g.alloc(8))).toBe(BADF);
+  });
+
+  it("fd_prestat_dir_name writes 'dev', and a short buffer is ENAMETOOLONG", () => {
+    const g = new Guest();
+    const exact = g.alloc(3);
+    expect(g.w.fd_prestat_dir_name(3, exact, 3)).toBe(SUCCESS);
+    expect(Buffer.from(g.get(exact, 3)).toString()).toBe('dev');
+
+    const roomy = g.alloc(10);
+    expect(g.w.fd_prestat_dir_name(3, roomy, 10)).toBe(SUCCESS);
+    expect(g.get(roomy, 10)).toEqual(Uint8Array.from([0x64, 0x65, 0x76, ...poison(7)])); // no NUL, nothing more
+
+    const short = g.alloc(2);
+    expect(g.w.fd_prestat_dir_name(3, short, 2)).toBe(NAMETOOLONG);
+    expect(g.w.fd_prestat_dir_name(3, short, 0)).toBe(NAMETOOLONG);
+    expect(g.get(short, 2)).toEqual(poison(2));
+
+    expect(g.w.fd_prestat_dir_name(3, PAGE - 1, 3)).toBe(FAULT);
+    expect(g.w.fd_prestat_dir_name(1, exact, 3)).toBe(BADF);
+    expect(g.w.fd_prestat_dir_name(8, exact, 3)).toBe(BADF);
+  });
+
+  it('fd_fdstat_get: fd 3 is a directory (3), a device fd a character device (2)', () => {
+    const g = new Guest();
+    const { fd } = g.device();
+    const dir = g.alloc(24);
+    expect(g.w.fd_fdstat_get(3, dir)).toBe(SUCCESS);
+    expect(g.get(dir, 1)[0]).toBe(3);
+    expect(g.get(dir + 1, 7)).toEqual(new Uint8Array(7)); // padding and fs_flags zeroed
+    expect(g.u64(dir + 8)).toBe(ALL_RIGHTS);
+    expect(g.u64(dir + 16)).toBe(ALL_RIGHTS);
+
+    const dev = g.alloc(24);
+    expect(g.w.fd_fdstat_get(fd, dev)).toBe(SUCCESS);
+    expect(g.get(dev, 1)[0]).toBe(2);
+    expect(g.get(dev + 1, 7)).toEqual(new Uint8Array(7));
+    expect(g.u64(dev + 8)).toBe(ALL_RIGHTS);
+    expect(g.u64(dev + 16)).toBe(0n);
+    expect(g.get(dev + 24, 4)).toEqual(poison(4)); // exactly 24 bytes written
+
+    expect(g.w.fd_fdstat_get(fd, PAGE - 23)).toBe(FAULT);
+  });
+
+  it('clock_time_get: realtime near Date.now(), monotonic non-decreasing, unknown id EINVAL', () => {
+    const g = new Guest();
+    const out = g.alloc(8);
+    const before = BigInt(Date.now()) * 1_000_000n;
+    expect(g.w.clock_time_get(0, 1n, out)).toBe(SUCCESS);
+    const after = BigInt(Date.now()) * 1_000_000n;
+    const real = g.u64(out);
+    const slack = 5_000_000_000n; // 5 s
+    expect(real >= before - slack && real <= after + slack).toBe(true);
+
+    let last = 0n;
+    for (let i = 0; i < 50; i++) {
+      expect(g.w.clock_time_get(1, 0n, out)).toBe(SUCCESS);
+      const t = g.u64(out);
+      expect(t >= last).toBe(true);
+      last = t;
+    }
+    expect(last > 0n).toBe(true);
+
+    for (const id of [2, 3]) expect(g.w.clock_time_get(id, 0n, out)).toBe(SUCCESS);
+
+    const untouched = g.alloc(8);
+    expect(g.w.clock_time_get(99, 0n, untouched)).toBe(INVAL);
+    expect(g.w.clock_time_get(-1, 0n, untouched)).toBe(INVAL);
+    expect(g.get(untouched, 8)).toEqual(poison(8));
+    expect(g.w.clock_time_get(0, 0n, PAGE - 4)).toBe(FAULT);
+  });
+
+  it('random_get fills exactly the bytes asked for', () => {
+    const g = new Guest();
+    const buf = g.alloc(64);
+    expect(g.w.random_get(buf, 64)).toBe(SUCCESS);
+    expect(g.get(buf, 64).some((b) => b !== 0)).toBe(true);
+    expect(g.get(buf, 64).every((b) => b === POISON)).toBe(false);
+    expect(g.get(buf + 64, 8)).toEqual(poison(8));
+    expect(g.w.random_get(buf, 0)).toBe(SUCCESS);
+    expect(g.w.random_get(PAGE - 10, 64)).toBe(FAULT);
+  });
+
+  it('args and environ are empty', () => {
+    const g = new Guest();
+    const a = g.alloc(4);
+    const b = g.alloc(4);
+    expect(g.w.args_sizes_get(a, b)).toBe(SUCCESS);
+    expect([g.u32(a), g.u32(b)]).toEqual([0, 0]);
+    const c = g.alloc(4);
+    const d = g.alloc(4);
+    expect(g.w.environ_sizes_get(c, d)).toBe(SUCCESS);
+    expect([g.u32(c), g.u32(d)]).toEqual([0, 0]);
+    expect(g.w.args_get(g.alloc(4), g.alloc(4))).toBe(SUCCESS);
+    expect(g.w.environ_get(g.alloc(4), g.alloc(4))).toBe(SUCCESS);
+    expect(g.w.args_sizes_get(PAGE, b)).toBe(FAULT);
+    expect(g.w.environ_sizes_get(c, PAGE - 1)).toBe(FAULT);
+  });
+
+  it('sched_yield succeeds', () => {
+    expect(new Guest().w.sched_yield()).toBe(SUCCESS);
+  });
+
+  it('proc_exit throws ProcExit carrying the code', () => {
+    const g = new Guest();
+    let thrown: unknown;
+    try {
+      g.w.proc_exit(42);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ProcExit);
+    expect((thrown as ProcExit).code).toBe(42);
+    expect(() => g.w.proc_exit(0)).toThrow(ProcExit);
+  });
+
+  it('fd_write to fd 1 and fd 2 reaches the log sink with the text', () => {
+    const g = new Guest();
+    const text = Buffer.from('path sda: ok — grüße\n');
+    expect(g.write(1, text, [5, 14])).toEqual({ errno: SUCCESS, nwritten: text.length });
+    expect(g.write(2, Buffer.from('oops'))).toEqual({ errno: SUCCESS, nwritten: 4 });
+    expect(g.logs).toEqual([
+      [1, 'path sda: ok — grüße\n'],
+      [2, 'oops'],
+    ]);
+  });
+
+  it('fd_pread reaches Device.read with the offset and the iovecs’ total length', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    g.shim.deadline = Deadline.after(60_000);
+    const r = g.read(fd, [100, 412], 4096n);
+    expect(r.errno).toBe(SUCCESS);
+    expect(r.nread).toBe(512);
+    expect(r.bytes).toEqual(Uint8Array.from({ length: 512 }, (_, i) => (4096 + i) & 0xff));
+    expect(dev.reads).toEqual([{ offset: 4096, length: 512, deadline: g.shim.deadline }]);
+    expect(dev.commands).toHaveLength(0);
+  });
+
+  it('fd_pread: short data, a large offset, a device failure, a negative offset', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    dev.readQueue.push(Uint8Array.from([1, 2, 3]), { errno: IO });
+    const short = g.read(fd, [2, 8], 1n << 40n);
+    expect(short.nread).toBe(3);
+    expect(short.bytes).toEqual(Uint8Array.from([1, 2, 3]));
+    expect(short.bufs[1]!.subarray(1)).toEqual(poison(7));
+    expect(dev.reads[0]!.offset).toBe(2 ** 40);
+    expect(g.read(fd, [16], 0n).errno).toBe(IO);
+    expect(g.read(fd, [16], -1n).errno).toBe(INVAL);
+    expect(dev.reads).toHaveLength(2);
+  });
+
+  it('fd_pread does not disturb an outstanding sg command', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    g.write(fd, sgRequest({ cdb: TUR, packId: 4 }));
+    expect(g.read(fd, [512], 0n).errno).toBe(SUCCESS);
+    expect(sgReply(g.read(fd, [64]).bytes).packId).toBe(4);
+    expect(dev.commands).toHaveLength(1);
+  });
+});
+
+describe('deadline', () => {
+  it('fd_read returns ETIMEDOUT when the device gives up at the shim deadline', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    let cutShort = false;
+    dev.scsiDefault = (_command, deadline) => {
+      if (deadline.sleep(10_000)) return outcome();
+      cutShort = true;
+      return { errno: TIMEDOUT };
+    };
+    expect(g.write(fd, sgRequest({ cdb: TUR })).errno).toBe(SUCCESS);
+    const t0 = performance.now();
+    g.shim.deadline = Deadline.after(50);
+    const r = g.read(fd, [64]);
+    const elapsed = performance.now() - t0;
+    expect(r.errno).toBe(TIMEDOUT);
+    expect(cutShort).toBe(true);
+    expect(dev.commands[0]!.deadline).toBe(g.shim.deadline);
+    expect(elapsed).toBeGreaterThanOrEqual(45);
+    expect(elapsed).toBeLessThan(5_000);
+    // the fd is usable again once the host gives the next check a fresh deadline
+    g.shim.deadline = Deadline.NONE;
+    dev.scsiDefault = outcome();
+    expect(g.write(fd, sgRequest({ cdb: TUR })).errno).toBe(SUCCESS);
+    expect(g.read(fd, [64]).errno).toBe(SUCCESS);
+  });
+
+  it('an already expired deadline is handed to the device as is', () => {
+    const g = new Guest();
+    const { dev, fd } = g.device();
+    dev.scsiDefault = (_c, deadline) => (deadline.expired() ? { errno: TIMEDOUT } : outcome());
+    g.shim.deadline = Deadline.after(-1);
+    g.write(fd, sgRequest({ cdb: TUR }));
+    expect(g.read(fd, [64]).errno).toBe(TIMEDOUT);
+  });
+});
