@@ -1,0 +1,103 @@
+import type { Deadline } from '../deadline.js';
+import { MAX_SCENARIO_PARAMS } from './scenario-file.js';
+
+/*
+ * The mutable state of one simulated device, in a SharedArrayBuffer so that every thread holding a
+ * SimDevice for it sees one device. Cells (Int32Array indices):
+ */
+/** Seqlock: odd while a scenario change is being written. Readers retry; they never hold anything, so a
+ *  worker terminated mid-command cannot wedge the device. */
+const SEQ_INDEX = 0;
+/** Commands received since the device was made (wraps at 2^32). */
+export const COUNTER_INDEX = 1;
+/** Release generation: add 1 and Atomics.notify this cell to wake every hung command. */
+export const RELEASE_INDEX = 2;
+/** COUNTER value when the current scenario was set: the scenario's command k is the one that counted BASE + k. */
+const BASE_INDEX = 3;
+const SCENARIO_INDEX = 4;
+/** Index into SENSE_FORMATS. */
+const SENSE_INDEX = 5;
+const PARAMS_INDEX = 6;
+const CELLS = PARAMS_INDEX + MAX_SCENARIO_PARAMS;
+const SIM_STATE_BYTES = CELLS * Int32Array.BYTES_PER_ELEMENT;
+
+/** What a scenario change writes. `sense` undefined keeps the current format. */
+export interface Setting {
+  readonly scenario: number;
+  readonly sense: number | undefined;
+  readonly params: readonly number[];
+}
+
+/** A consistent view of the current setting; `params` is filled into a buffer owned by the caller. */
+export interface Snapshot {
+  scenario: number;
+  sense: number;
+  base: number;
+}
+
+export class SimState {
+  readonly cells: Int32Array;
+
+  constructor(readonly shared: SharedArrayBuffer) {
+    if (shared.byteLength !== SIM_STATE_BYTES) {
+      throw new Error(`sim device state must be ${SIM_STATE_BYTES} bytes, got ${shared.byteLength}`);
+    }
+    this.cells = new Int32Array(shared);
+  }
+
+  static create(setting: Setting): SimState {
+    const state = new SimState(new SharedArrayBuffer(SIM_STATE_BYTES));
+    state.write(setting);
+    return state;
+  }
+
+  /** Count one command; returns its number. */
+  count(): number {
+    return Atomics.add(this.cells, COUNTER_INDEX, 1);
+  }
+
+  get commandCount(): number {
+    return Atomics.load(this.cells, COUNTER_INDEX) >>> 0;
+  }
+
+  get releaseGeneration(): number {
+    return Atomics.load(this.cells, RELEASE_INDEX);
+  }
+
+  release(): void {
+    Atomics.add(this.cells, RELEASE_INDEX, 1);
+    Atomics.notify(this.cells, RELEASE_INDEX);
+  }
+
+  /** Block until a release after generation `seen`; false when the deadline came first. */
+  waitRelease(seen: number, deadline: Deadline): boolean {
+    return deadline.waitChange(this.cells, RELEASE_INDEX, seen);
+  }
+
+  /** Change the setting. Writers exclude each other; the section is a few stores, so spinning is fine. */
+  write(setting: Setting): void {
+    const c = this.cells;
+    let seq: number;
+    do seq = Atomics.load(c, SEQ_INDEX);
+    while ((seq & 1) !== 0 || Atomics.compareExchange(c, SEQ_INDEX, seq, seq + 1) !== seq);
+    Atomics.store(c, SCENARIO_INDEX, setting.scenario);
+    if (setting.sense !== undefined) Atomics.store(c, SENSE_INDEX, setting.sense);
+    for (let i = 0; i < MAX_SCENARIO_PARAMS; i++) Atomics.store(c, PARAMS_INDEX + i, setting.params[i] ?? 0);
+    Atomics.store(c, BASE_INDEX, Atomics.load(c, COUNTER_INDEX));
+    Atomics.store(c, SEQ_INDEX, seq + 2);
+  }
+
+  /** Read the setting without tearing: retry while a change is in progress or happened meanwhile. */
+  read(into: Snapshot, params: Int32Array): void {
+    const c = this.cells;
+    for (;;) {
+      const seq = Atomics.load(c, SEQ_INDEX);
+      if ((seq & 1) !== 0) continue;
+      into.scenario = Atomics.load(c, SCENARIO_INDEX);
+      into.sense = Atomics.load(c, SENSE_INDEX);
+      into.base = Atomics.load(c, BASE_INDEX);
+      for (let i = 0; i < MAX_SCENARIO_PARAMS; i++) params[i] = Atomics.load(c, PARAMS_INDEX + i);
+      if (Atomics.load(c, SEQ_INDEX) === seq) return;
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CHECKERS_DIR } from '../../host/cli/package-paths.js';
+import { runCli } from '../helpers/run-cli.js';
+
+function oneLineError(r: { status: number | null; stdout: string; stderr: string }, text: string) {
+  expect(r.status).toBe(2);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toBe(`pathcheck: ${text}\n`);
+}
+
+describe('pathcheck check', () => {
+  it('sim:standby --json prints state ghost and exits 0', () => {
+    const r = runCli(['check', 'sim:standby', '--json']);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(Object.keys(out)).toEqual(['device', 'checker', 'state', 'code', 'message', 'ms']);
+    expect(out).toMatchObject({ device: 'sim:standby', checker: 'tur', state: 'ghost', code: 5, message: 'tur checker reports path is ghost' });
+    expect(out.ms).toBeGreaterThan(0);
+  });
+
+  it('a down path exits 1, in the human format too', () => {
+    const r = runCli(['check', 'sim:down']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^sim:down {2}tur {2}down {2}tur checker reports path is down {2}\([0-9.]+ ms\)\n$/);
+  });
+
+  it('a hung device times out at --timeout and exits 1', () => {
+    const r = runCli(['check', 'sim:hang', '--timeout', '300', '--json']);
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ state: 'timeout', code: 7, message: 'tur checker timed out' });
+  });
+
+  it('--checker none and --checker <path.wasm>', () => {
+    expect(JSON.parse(runCli(['check', 'sim:down', '--checker', 'none', '--json']).stdout).state).toBe('up');
+    const r = runCli(['check', 'sim:standby', '--checker', join(CHECKERS_DIR, 'tur.wasm'), '--json']);
+    expect(JSON.parse(r.stdout).state).toBe('ghost');
+  });
+
+  it('bad input: one line naming the problem, exit 2', () => {
+    oneLineError(runCli(['check', 'floppy:a']), "unknown device scheme 'floppy' in 'floppy:a' (known: sim)");
+    oneLineError(runCli(['check', 'nodevice']), "device spec 'nodevice' has no scheme (expected <scheme>:..., schemes: sim)");
+    expect(runCli(['check', 'sim:stanby']).stderr).toMatch(/^pathcheck: unknown sim scenario 'stanby' \(known: .*standby.*\)\n$/);
+    oneLineError(runCli(['check', 'sim:ok', '--checker', '/nonexistent/x.wasm']), 'cannot read checker module /nonexistent/x.wasm: no such file');
+    oneLineError(runCli(['check', 'sim:ok', '--checker', 'nosuch']), `cannot read checker module ${join(CHECKERS_DIR, 'nosuch.wasm')}: no such file`);
+    const junk = join(mkdtempSync(join(tmpdir(), 'pc-')), 'junk.wasm');
+    writeFileSync(junk, 'definitely not wasm');
+    oneLineError(runCli(['check', 'sim:ok', '--checker', junk]), `${junk}: not a WebAssembly module (no \\0asm header)`);
+    oneLineError(runCli(['check', 'sim:ok', '--bogus']), "check: Unknown option '--bogus'");
+    oneLineError(runCli(['check', 'sim:ok', '--timeout', 'soon']), "check: --timeout must be a positive integer, got 'soon'");
+    oneLineError(runCli(['check']), 'check: expected exactly one device, got 0');
+    const unknown = runCli(['frobnicate']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toBe("pathcheck: unknown command 'frobnicate' (commands: check, checkers)\n");
+  });
+
+  it('--help on every command', () => {
+    for (const args of [['--help'], ['check', '--help'], ['checkers', '--help']]) {
+      const r = runCli(args);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^usage: pathcheck/);
+    }
+  });
+});
+
+describe('pathcheck checkers', () => {
+  it('lists each built checker with ABI version, size and the sha256 of its file', () => {
+    const r = runCli(['checkers', '--json']);
+    expect(r.status).toBe(0);
+    const rows = JSON.parse(r.stdout) as { name: string; abi: number; bytes: number; sha256: string; file: string }[];
+    expect(rows.map((x) => x.name)).toEqual(['none', 'tur']);
+    for (const row of rows) {
+      const bytes = readFileSync(join(CHECKERS_DIR, `${row.name}.wasm`));
+      expect(row.abi).toBe(1);
+      expect(row.bytes).toBe(bytes.length);
+      expect(row.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    }
+    expect(runCli(['checkers']).stdout.split('\n')[0]).toBe('NAME\tABI\tBYTES\tSHA256');
+  });
+});
