@@ -21,15 +21,20 @@ export const SG_MAX_CDB_LEN: i32 = 16;
 /** Scratch bytes sgIssue needs for its iovec and byte count (8-byte iovec + u32, rounded up). */
 export const SG_IO_SCRATCH: i32 = 16;
 
-/** CDB length implied by an opcode's group (bits 5..7), as the sg driver computes it. */
+/**
+ * CDB length the Linux sg driver (sg_write) takes for `opcode`: COMMAND_SIZE by group
+ * (opcode >> 5 -> 6, 10, 10, 12, 16, 12, 10, 10), except 12 for vendor opcodes (>= 0xc0) when
+ * twelve_byte is set. A switch rather than a table, so it adds no static data.
+ */
 export function sgCdbLen(opcode: i32, twelveByte: bool): i32 {
-  switch ((opcode >> 5) & 7) {
+  const group = (opcode >> 5) & 7;
+  if (group >= 6 && twelveByte) return 12;
+  switch (group) {
     case 0: return 6;
-    case 1:
-    case 2: return 10;
-    case 4: return 16;
+    case 3:
     case 5: return 12;
-    default: return twelveByte ? 12 : 6;
+    case 4: return 16;
+    default: return 10; // 1, 2, 6, 7
   }
 }
 

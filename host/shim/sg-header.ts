@@ -12,21 +12,16 @@ export const SgOffset = {
   SENSE: 20,
 } as const;
 
-/** CDB length from the opcode's group code (SPC), as the sg driver computes it. */
+/** CDB lengths by opcode group (opcode >> 5): Linux's COMMAND_SIZE table. */
+const GROUP_CDB_LENGTH = [6, 10, 10, 12, 16, 12, 10, 10] as const;
+
+/**
+ * CDB length the Linux sg driver (sg_write) takes for `opcode`: COMMAND_SIZE by group, except
+ * 12 for vendor opcodes (>= 0xc0) when twelve_byte is set.
+ */
 export function cdbLength(opcode: number, twelveByte: boolean): number {
-  switch (opcode >> 5) {
-    case 1:
-    case 2:
-      return 10;
-    case 4:
-      return 16;
-    case 5:
-      return 12;
-    case 0:
-      return 6;
-    default:
-      return twelveByte ? 12 : 6;
-  }
+  if ((opcode & 0xff) >= 0xc0 && twelveByte) return 12;
+  return GROUP_CDB_LENGTH[(opcode >> 5) & 7]!;
 }
 
 /** Pack the status word at offset 16: twelve_byte bit 0, target_status 1..5, host 6..13, driver 14..21. */

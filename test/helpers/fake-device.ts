@@ -51,6 +51,11 @@ export class FakeDevice implements Device {
     readonly blockCount = 2048,
   ) {}
 
+  /** A test double lives on one thread only. */
+  share(): never {
+    throw new Error('FakeDevice cannot be shared with another thread');
+  }
+
   /** Queue answers for the next commands. */
   answer(...answers: ScsiAnswer[]): this {
     this.scsiQueue.push(...answers);

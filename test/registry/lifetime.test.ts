@@ -12,6 +12,9 @@ const device = (spec = 'test:dev'): Device => ({
   blockCount: 1,
   scsi: () => ({ status: 0, hostStatus: 0, driverStatus: 0, sense: new Uint8Array(0), dataIn: new Uint8Array(0) }),
   read: () => new Uint8Array(0),
+  share: () => {
+    throw new Error('not shareable');
+  },
 });
 
 function recorder(reg: Registry): RegistryEvent[] {

@@ -6,55 +6,21 @@
 // key = b[2] & 0x0f (len > 2), asc = b[12], ascq = b[13] (len >= 14). Descriptor format
 // (0x72/0x73): key = b[1] & 0x0f (len > 1), asc = b[2] (len > 2), ascq = b[3] (len > 3).
 
-import asc from 'assemblyscript/asc';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { senseBytes } from '../../host/backends/sim/sense-bytes.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const HARNESS = join(ROOT, 'test', 'fixtures', 'sdk-harness.ts');
-
-type Fn = (...args: number[]) => number;
-
-/** Compiles the harness exactly as scripts/build-checkers.mjs compiles a checker. */
-async function compileHarness(): Promise<Uint8Array<ArrayBuffer>> {
-  const dir = await mkdtemp(join(tmpdir(), 'pathcheck-sdk-harness-'));
-  try {
-    const wasm = join(dir, 'sdk-harness.wasm');
-    const { error, stderr } = await asc.main([
-      HARNESS,
-      '--config', join(ROOT, 'asconfig.json'),
-      '--target', 'release',
-      '--outFile', wasm,
-      '--noColors',
-    ]);
-    if (error) throw new Error(`sdk-harness: compile failed: ${error.message}\n${stderr.toString()}`);
-    return new Uint8Array(await readFile(wasm));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+import { loadSdkHarness, type HarnessFn } from '../helpers/sdk-harness.js';
 
 let memory: WebAssembly.Memory;
-let h: Record<string, Fn>;
+let h: Record<string, HarnessFn>;
 const wasiCalls: string[] = [];
 
 beforeAll(async () => {
-  const module = await WebAssembly.compile(await compileHarness());
-  memory = new WebAssembly.Memory({ initial: 1, maximum: 16384, shared: true });
   // Sense decoding does no I/O: these stubs only record that they were (wrongly) called.
   const refuse = (name: string) => (): number => {
     wasiCalls.push(name);
     return 52; // ENOSYS
   };
-  const instance = await WebAssembly.instantiate(module, {
-    env: { memory },
-    wasi_snapshot_preview1: { fd_write: refuse('fd_write'), fd_read: refuse('fd_read') },
-  });
-  h = instance.exports as unknown as Record<string, Fn>;
+  ({ memory, h } = await loadSdkHarness({ fd_write: refuse('fd_write'), fd_read: refuse('fd_read') }));
 });
 
 const SB = 0x4000;

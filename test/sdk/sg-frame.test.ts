@@ -3,39 +3,9 @@
 // exports thin wrappers, the test writes and reads frames in the shared memory, and stub WASI
 // fd_write/fd_read record what sgIssue sends and hand back a canned reply.
 
-import asc from 'assemblyscript/asc';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cdbLength, packStatusWord } from '../../host/shim/sg-header.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const HARNESS = join(ROOT, 'test', 'fixtures', 'sdk-harness.ts');
-
-type Fn = (...args: number[]) => number;
-
-/** Compiles the harness exactly as scripts/build-checkers.mjs compiles a checker. */
-async function compileHarness(): Promise<{ wasm: Uint8Array<ArrayBuffer>; wat: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'pathcheck-sdk-harness-'));
-  try {
-    const wasm = join(dir, 'sdk-harness.wasm');
-    const wat = join(dir, 'sdk-harness.wat');
-    const { error, stderr } = await asc.main([
-      HARNESS,
-      '--config', join(ROOT, 'asconfig.json'),
-      '--target', 'release',
-      '--outFile', wasm,
-      '--textFile', wat,
-      '--noColors',
-    ]);
-    if (error) throw new Error(`sdk-harness: compile failed: ${error.message}\n${stderr.toString()}`);
-    return { wasm: new Uint8Array(await readFile(wasm)), wat: await readFile(wat, 'utf8') };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+import { loadSdkHarness, type HarnessFn } from '../helpers/sdk-harness.js';
 
 // ---- stub WASI: records every fd_write/fd_read and answers with a canned reply -------------
 
@@ -79,7 +49,7 @@ const wasi = {
 };
 
 let memory: WebAssembly.Memory;
-let h: Record<string, Fn>;
+let h: Record<string, HarnessFn>;
 let harnessWat: string;
 let harnessImports: WebAssembly.ModuleImportDescriptor[];
 
@@ -125,16 +95,7 @@ const wasiImports = {
 };
 
 beforeAll(async () => {
-  const { wasm, wat } = await compileHarness();
-  harnessWat = wat;
-  const module = await WebAssembly.compile(wasm);
-  harnessImports = WebAssembly.Module.imports(module);
-  memory = new WebAssembly.Memory({ initial: 1, maximum: 16384, shared: true });
-  const instance = await WebAssembly.instantiate(module, {
-    env: { memory },
-    wasi_snapshot_preview1: wasiImports,
-  });
-  h = instance.exports as unknown as Record<string, Fn>;
+  ({ memory, h, wat: harnessWat, imports: harnessImports } = await loadSdkHarness(wasiImports));
 });
 
 // Test buffers, well above the harness's (empty) static data.
@@ -249,16 +210,18 @@ describe('sgRequest: the request header', () => {
   });
 });
 
-describe('sgCdbLen: CDB length from the opcode group', () => {
+describe('sgCdbLen: CDB length as the Linux sg driver (sg_write) computes it', () => {
+  // COMMAND_SIZE(opcode) = {6, 10, 10, 12, 16, 12, 10, 10}[opcode >> 5]; then 12 when
+  // opcode >= 0xc0 and twelve_byte is set.
   const cases: Array<[group: number, opcodes: number[], plain: number, twelve: number]> = [
     [0, [0x00, 0x03, 0x12, 0x1a, 0x1f], 6, 6],
     [1, [0x20, 0x25, 0x28, 0x3f], 10, 10],
     [2, [0x40, 0x5a, 0x5f], 10, 10],
-    [3, [0x60, 0x7f], 6, 12],
+    [3, [0x60, 0x7e, 0x7f], 12, 12],
     [4, [0x80, 0x88, 0x9e, 0x9f], 16, 16],
     [5, [0xa0, 0xa3, 0xa8, 0xbf], 12, 12],
-    [6, [0xc0, 0xdf], 6, 12],
-    [7, [0xe0, 0xff], 6, 12],
+    [6, [0xc0, 0xc5, 0xdf], 10, 12],
+    [7, [0xe0, 0xf0, 0xff], 10, 12],
   ];
   for (const [group, opcodes, plain, twelve] of cases) {
     it(`group ${group}: ${plain} bytes, ${twelve} with twelve_byte`, () => {
@@ -268,6 +231,13 @@ describe('sgCdbLen: CDB length from the opcode group', () => {
       }
     });
   }
+
+  it('twelve_byte changes only opcodes 0xc0 and up', () => {
+    for (let op = 0; op < 256; op++) {
+      const changed = h.h_sg_cdb_len!(op, 1) !== h.h_sg_cdb_len!(op, 0);
+      expect([op, changed]).toEqual([op, op >= 0xc0]);
+    }
+  });
 
   it('agrees with the host shim for every opcode, with and without twelve_byte', () => {
     const mismatches: string[] = [];

@@ -388,12 +388,12 @@ describe('sg v2 frames through fd_write / fd_read', () => {
     { opcode: 0x12, group: 0, len: 6 },
     { opcode: 0x28, group: 1, len: 10 },
     { opcode: 0x5a, group: 2, len: 10 },
-    { opcode: 0x7f, group: 3, len: 6 },
+    { opcode: 0x7f, group: 3, len: 12 },
     { opcode: 0x88, group: 4, len: 16 },
     { opcode: 0xa0, group: 5, len: 12 },
-    { opcode: 0xc0, group: 6, len: 6 },
-    { opcode: 0xe0, group: 7, len: 6 },
-  ])('CDB length of opcode $opcode (group $group) is $len', ({ opcode, len }) => {
+    { opcode: 0xc0, group: 6, len: 10 },
+    { opcode: 0xe0, group: 7, len: 10 },
+  ])('CDB length of opcode $opcode (group $group) is $len, as in Linux sg', ({ opcode, len }) => {
     const g = new Guest();
     const { dev, fd } = g.device();
     const tail = Uint8Array.from({ length: 16 }, (_, i) => (i === 0 ? opcode : 0x40 + i));
@@ -404,12 +404,16 @@ describe('sg v2 frames through fd_write / fd_read', () => {
   });
 
   it.each([
-    { opcode: 0x7f, len: 12 },
     { opcode: 0xc0, len: 12 },
+    { opcode: 0xdf, len: 12 },
     { opcode: 0xe0, len: 12 },
+    { opcode: 0xff, len: 12 },
+    { opcode: 0x00, len: 6 },
     { opcode: 0x28, len: 10 },
+    { opcode: 0x7f, len: 12 },
     { opcode: 0x88, len: 16 },
-  ])('twelve_byte makes group 3/6/7 opcode $opcode 12 bytes and changes no other group', ({ opcode, len }) => {
+    { opcode: 0xbf, len: 12 },
+  ])('twelve_byte makes opcode $opcode $len bytes (12 from 0xc0 up, no change below)', ({ opcode, len }) => {
     const g = new Guest();
     const { dev, fd } = g.device();
     const tail = Uint8Array.from({ length: 16 }, (_, i) => (i === 0 ? opcode : i));
@@ -439,6 +443,9 @@ describe('sg v2 errors', () => {
     { name: 'READ(10) with 9 CDB bytes', frame: sgRequest({ cdb: [0x28, 0, 0, 0, 0, 0, 0, 0, 1] }) },
     { name: 'READ(16) with 15 CDB bytes', frame: sgRequest({ cdb: [0x88, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0] }) },
     { name: 'twelve_byte vendor opcode with 6 CDB bytes', frame: sgRequest({ cdb: [0xc0, 0, 0, 0, 0, 0], flags: 1 }) },
+    { name: 'twelve_byte vendor opcode with 11 CDB bytes', frame: sgRequest({ cdb: [0xe0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], flags: 1 }) },
+    { name: 'vendor opcode with 9 CDB bytes', frame: sgRequest({ cdb: [0xc0, 0, 0, 0, 0, 0, 0, 0, 0] }) },
+    { name: 'group 3 opcode with 11 CDB bytes', frame: sgRequest({ cdb: [0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] }) },
     { name: 'nothing', frame: new Uint8Array(0) },
   ])('a write shorter than header + CDB is EINVAL ($name)', ({ frame }) => {
     const g = new Guest();
