@@ -3,29 +3,48 @@ const SLICE_MS = 20;
 /** Never written: sleeping is a timed wait on a cell nobody wakes. One per thread, made once. */
 const SLEEP_CELL = new Int32Array(new SharedArrayBuffer(4));
 
+/** A cell another thread may set to `value` to cancel the wait of exactly one job. */
+export interface CancelCell {
+  readonly cells: Int32Array;
+  readonly index: number;
+}
+
 /**
  * When a blocking device wait must give up. `at` is a performance.now() time (Infinity: never).
- * An optional cancel cell lets another thread end the wait early by storing a non-zero value.
+ * With a cancel cell, the wait also ends once `cells[index]` holds `cancelValue`: a job id, so a
+ * late cancel of a finished job can never cancel the next one. A host thread re-arms one Deadline
+ * per job instead of making a new one.
  */
 export class Deadline {
   static readonly NONE = new Deadline(Infinity);
 
   constructor(
-    readonly at: number,
-    private readonly cancel?: { readonly cells: Int32Array; readonly index: number },
+    public at: number,
+    private readonly cancel?: CancelCell,
+    public cancelValue = 0,
   ) {}
 
   static after(ms: number): Deadline {
     return new Deadline(performance.now() + ms);
   }
 
+  /** Reuse this deadline for the next job. */
+  arm(at: number, cancelValue: number): void {
+    this.at = at;
+    this.cancelValue = cancelValue;
+  }
+
   remaining(): number {
     return this.at - performance.now();
   }
 
-  /** True once the deadline passed or the cancel cell was set. */
+  cancelled(): boolean {
+    return this.cancel !== undefined && Atomics.load(this.cancel.cells, this.cancel.index) === this.cancelValue;
+  }
+
+  /** True once the deadline passed or the job was cancelled. */
   expired(): boolean {
-    return this.remaining() <= 0 || (this.cancel !== undefined && Atomics.load(this.cancel.cells, this.cancel.index) !== 0);
+    return this.remaining() <= 0 || this.cancelled();
   }
 
   /**

@@ -15,9 +15,16 @@ export interface ScsiOutcome {
   readonly hostStatus: number;
   /** Linux driver byte (DRIVER_*), without DRIVER_SENSE: the shim adds that when sense is present. */
   readonly driverStatus: number;
-  /** Sense data as the target sent it (fixed or descriptor format); empty when none. */
+  /** Sense data as the target sent it (fixed or descriptor format); empty when none. Read-only to callers. */
   readonly sense: Uint8Array;
+  /** Read-only to callers: a backend may hand out the same bytes again. */
   readonly dataIn: Uint8Array;
+}
+
+/** What another thread needs to attach to the same device; structured-clonable. */
+export interface DeviceShare {
+  readonly spec: string;
+  readonly shared: SharedArrayBuffer;
 }
 
 /** A failure below SCSI: the device could not be reached at all. `errno` is a WASI errno. */
@@ -37,6 +44,8 @@ export interface Device {
   scsi(command: ScsiCommand, deadline: Deadline): ScsiOutcome | DeviceFailure;
   /** Plain read of `length` bytes at byte `offset` (directio, readsector0). */
   read(offset: number, length: number, deadline: Deadline): Uint8Array | DeviceFailure;
+  /** How a host worker thread attaches to this same device (see attachDevice). */
+  share(): DeviceShare;
 }
 
 export function isFailure(x: object): x is DeviceFailure {

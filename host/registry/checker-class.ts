@@ -26,6 +26,8 @@ export interface ClassOptions {
   readonly namespace: DeviceNamespace;
   readonly log?: LogSink;
   readonly onUnloaded: (cls: CheckerClass) => void;
+  /** A context was freed: the device it checked (by host-wide id) is no longer used by it. */
+  readonly onContextFreed: (deviceId: number) => void;
   readonly onRefcountError: (cls: CheckerClass, count: number) => void;
 }
 
@@ -43,6 +45,8 @@ export class CheckerClass {
   readonly contexts: ContextTable;
   readonly refs: RefCount;
   state: ClassState = 'current';
+  /** Host-wide class id, what a job names; given by the registry. */
+  id = 0;
   /** Load sequence number of this name, given by the registry once the name is known. */
   version = 0;
   private controlInstance: PluginInstance | null;
@@ -116,7 +120,7 @@ export class CheckerClass {
    * A new context for a path on `device`: a slot, the device opened in the control instance, and
    * the plugin's pc_init. The caller has already taken the class reference this context stands for.
    */
-  openContext(device: Device): ContextHandle {
+  openContext(device: Device, deviceId: number): ContextHandle {
     const handle = this.contexts.acquire();
     if (handle === null) throw new Error(`${this.name}: all ${this.contexts.capacity} context slots are in use`);
     const undo = () => {
@@ -137,6 +141,7 @@ export class CheckerClass {
       throw new Error(`${this.name} checker failed to initialize a context (pc_init returned ${rc})`);
     }
     this.fds.set(handle.slot, this.control.shim.fds.openDevice(device));
+    this.contexts.setDevice(handle.slot, deviceId);
     return handle;
   }
 
@@ -155,7 +160,10 @@ export class CheckerClass {
       this.control.exports.pc_free(this.layout.ctx(handle.slot));
       this.control.shim.fds.close(this.fds.get(handle.slot)!);
       this.fds.delete(handle.slot);
+      const deviceId = this.contexts.device(handle.slot);
+      this.contexts.setDevice(handle.slot, 0);
       this.contexts.recycle(handle);
+      this.opts.onContextFreed(deviceId);
     }
     return true;
   }
@@ -170,6 +178,21 @@ export class CheckerClass {
     } catch {
       throw new Error(`${this.name}: class memory cap of ${this.opts.maxPages} pages reached (${slots} contexts)`);
     }
+  }
+
+  /** What a host worker thread needs to run this class (pool/worker-main). */
+  descriptor() {
+    const l = this.layout;
+    return {
+      id: this.id,
+      module: this.validated.module,
+      memory: this.mem!,
+      contexts: this.contexts.cells,
+      ctxBase: l.ctxBase,
+      ctxStride: l.ctxStride,
+      scratchBase: l.scratchBase,
+      scratchStride: l.scratchStride,
+    };
   }
 
   /** Refcount reached zero: drop the instance, close what is open, release the memory. Once only. */

@@ -5,6 +5,8 @@ import type { ContextHandle } from './context-table.js';
 /** A path bound to a checker class: it holds one class reference and one context hold until unbound. */
 export class Checker {
   bound = true;
+  /** A check of this path is in flight (at most one is, DESIGN.md invariant 6). */
+  running = false;
 
   constructor(
     readonly cls: CheckerClass,

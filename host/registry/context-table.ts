@@ -4,9 +4,12 @@ export interface ContextHandle {
   readonly gen: number;
 }
 
-const GEN = 0;
-const HOLDERS = 1;
-const FIELDS = 2;
+/** Per-slot fields in shared memory; host worker threads read GEN and DEVICE (see pool/worker-main). */
+export const ContextField = { GEN: 0, HOLDERS: 1, DEVICE: 2 } as const;
+export const CONTEXT_FIELDS = 3;
+const GEN = ContextField.GEN;
+const HOLDERS = ContextField.HOLDERS;
+const FIELDS = CONTEXT_FIELDS;
 
 /**
  * Context slots of one class, with a generation and a holder count per slot in shared memory.
@@ -59,6 +62,15 @@ export class ContextTable {
   recycle(h: ContextHandle): void {
     Atomics.add(this.cells, h.slot * FIELDS + GEN, 1);
     this.free.push(h.slot);
+  }
+
+  /** The device a context checks, as a host-wide device id (0: none). */
+  setDevice(slot: number, deviceId: number): void {
+    Atomics.store(this.cells, slot * FIELDS + ContextField.DEVICE, deviceId);
+  }
+
+  device(slot: number): number {
+    return Atomics.load(this.cells, slot * FIELDS + ContextField.DEVICE);
   }
 
   holders(slot: number): number {

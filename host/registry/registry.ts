@@ -8,6 +8,7 @@ import { CheckerClass } from './checker-class.js';
 import { Checker, type Job } from './checker.js';
 import { LoadError } from './load-error.js';
 import { validateModule } from './validate-module.js';
+import type { WorkerPool } from '../pool/worker-pool.js';
 
 export interface RegistryOptions {
   /** Class memory cap in 64 KiB pages (default 4096: 256 MiB). */
@@ -18,6 +19,8 @@ export interface RegistryOptions {
   readonly scratchRegions?: number;
   readonly namespace?: DeviceNamespace;
   readonly log?: LogSink;
+  /** Host worker threads to run checks on; told about every class and device it may meet. */
+  readonly pool?: WorkerPool;
 }
 
 export interface LoadOptions {
@@ -41,6 +44,8 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
   private readonly currentByName = new Map<string, CheckerClass>();
   private readonly live = new Set<CheckerClass>();
   private readonly versions = new Map<string, number>();
+  private nextClassId = 1;
+  private nextDeviceId = 1;
   private readonly maxPages: number;
   private readonly maxContexts: number;
   private readonly scratchRegions: number;
@@ -69,15 +74,19 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
       namespace: this.namespace,
       ...(this.opts.log !== undefined && { log: this.opts.log }),
       onUnloaded: (c) => {
+        this.opts.pool?.dropClass(c.id);
         this.live.delete(c);
         if (this.currentByName.get(c.name) === c) this.currentByName.delete(c.name);
         this.emit('event', { type: 'unloaded', name: c.name, version: c.version });
       },
+      onContextFreed: (deviceId) => this.opts.pool?.dropDevice(deviceId),
       onRefcountError: (c, count) => this.emit('event', { type: 'refcount-error', name: c.name, version: c.version, count }),
     });
     const version = (this.versions.get(cls.name) ?? 0) + 1;
     this.versions.set(cls.name, version);
     cls.version = version;
+    cls.id = this.nextClassId++;
+    this.opts.pool?.addClass(cls.descriptor());
     cls.refs.ref();
     this.live.add(cls);
     const previous = this.currentByName.get(cls.name);
@@ -115,8 +124,12 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
     const cls = this.currentByName.get(name);
     if (cls === undefined) throw new Error(`no checker class named '${name}' is loaded`);
     cls.refs.ref();
+    const deviceId = this.nextDeviceId++;
     try {
-      return new Checker(cls, cls.openContext(device), device);
+      const share = this.opts.pool === undefined ? null : device.share();
+      const handle = cls.openContext(device, deviceId);
+      if (share !== null) this.opts.pool!.addDevice(deviceId, share);
+      return new Checker(cls, handle, device);
     } catch (e) {
       cls.refs.unref();
       throw e;

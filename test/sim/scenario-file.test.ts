@@ -62,7 +62,7 @@ describe('compileScenarioFile refuses, naming the JSON path', () => {
     ],
     ['an ASC not written as a byte', (d) => (d.scenarios.down.program.repeat.sense.asc = '44'), "$.scenarios.down.program.repeat.sense.asc: must be a byte written '0xNN'"],
     ['a readErrno on a GOOD answer', (d) => (d.scenarios.ok.program.repeat.readErrno = 'EIO'), '$.scenarios.ok.program.repeat.readErrno: a GOOD answer reads data, never an errno'],
-    ['hang: false', (d) => (d.scenarios.hang.program.repeat.hang = false), '$.scenarios.hang.program.repeat.hang: must be true'],
+    ['hang: false', (d) => (d.scenarios.hang.program.repeat.hang = false), '$.scenarios.hang.program.repeat.hang: must be true or "hard"'],
     ['two program forms', (d) => (d.scenarios.ok.program.sequence = []), '$.scenarios.ok.program: must have exactly one of repeat, sequence, alternate'],
     ['a one-response alternation', (d) => d.scenarios.flap.program.alternate.pop(), '$.scenarios.flap.program.alternate: must be a list of at least 2'],
     ['an unused parameter', (d) => (d.scenarios.slow.program.repeat.latency = 5), '$.scenarios.slow.params.latency: declared but never used by the program'],

@@ -36,7 +36,7 @@ export interface Answer {
   /** What a plain read gets when this answer is not GOOD/DID_OK. */
   readonly readErrno: number;
 }
-export type Response = Answer | { readonly kind: 'fail'; readonly errno: number; readonly latency: Quantity } | { readonly kind: 'hang' };
+export type Response = Answer | { readonly kind: 'fail'; readonly errno: number; readonly latency: Quantity } | { readonly kind: 'hang'; readonly hard: boolean };
 
 export type Program =
   | { readonly kind: 'repeat'; readonly response: Response }
@@ -233,8 +233,8 @@ function compileResponse(v: unknown, path: string, scope: ProgramScope): Respons
   const latency = (): Quantity => (o.latency === undefined ? { value: 0 } : quantity(o.latency, `${path}.latency`, 0, scope));
   if ('hang' in o) {
     onlyKeys(o, path, ['hang']);
-    if (o.hang !== true) throw new Error(`${path}.hang: must be true`);
-    return { kind: 'hang' };
+    if (o.hang !== true && o.hang !== 'hard') throw new Error(`${path}.hang: must be true or "hard"`);
+    return { kind: 'hang', hard: o.hang === 'hard' };
   }
   if ('errno' in o) {
     onlyKeys(o, path, ['errno', 'latency']);

@@ -1,5 +1,5 @@
-import type { Deadline } from '../deadline.js';
-import { isFailure, type Device, type DeviceFailure, type ScsiCommand, type ScsiOutcome } from '../device.js';
+import { Deadline } from '../deadline.js';
+import { isFailure, type Device, type DeviceFailure, type DeviceShare, type ScsiCommand, type ScsiOutcome } from '../device.js';
 import { inquiryData } from './inquiry-data.js';
 import { MAX_SCENARIO_PARAMS, type Answer, type Program, type Quantity, type Response } from './scenario-file.js';
 import { CODES, SCENARIOS, isGood } from './scenario.js';
@@ -75,6 +75,17 @@ function pick(program: Program, k: number, params: Int32Array): Response {
 }
 
 /**
+ * A hard hang ignores the caller's deadline and cancellation: it blocks its thread, as a device stuck
+ * in the kernel would, so the host must terminate the thread. Bounded all the same, so that nothing
+ * (an in-thread `pathcheck check`, say) can block forever.
+ */
+const HARD_HANG_MS = 600_000;
+
+function hardHang(): Deadline {
+  return Deadline.after(HARD_HANG_MS);
+}
+
+/**
  * A simulated SCSI disk running a scenario from scenarios.json. All mutable state is in `shared`, so
  * SimDevice objects on several threads (fromShared) are one device, and setScenario/release from any
  * thread affect commands running on the others.
@@ -105,6 +116,10 @@ export class SimDevice implements Device {
 
   get shared(): SharedArrayBuffer {
     return this.state.shared;
+  }
+
+  share(): DeviceShare {
+    return { spec: this.spec, shared: this.state.shared };
   }
 
   get scenarioName(): string {
@@ -165,7 +180,7 @@ export class SimDevice implements Device {
     const response = pick(SCENARIOS[this.snapshot.scenario]!.program, (n - this.snapshot.base) | 0, this.params);
     switch (response.kind) {
       case 'hang':
-        return this.state.waitRelease(seen, deadline) ? RELEASED : failure(CODES.ETIMEDOUT);
+        return this.state.waitRelease(seen, response.hard ? hardHang() : deadline) ? RELEASED : failure(CODES.ETIMEDOUT);
       case 'fail':
         return this.delay(response.latency, deadline) ? failure(response.errno) : failure(CODES.ETIMEDOUT);
       case 'answer':

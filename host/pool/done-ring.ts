@@ -1,0 +1,63 @@
+/** Number fields per completion record. */
+export const DONE_FIELDS = 4;
+/** Field order of a completion record: job id, how it ended, pc_check's raw result, microseconds. */
+export const Done = { ID: 0, KIND: 1, RAW: 2, MICROS: 3 } as const;
+/** How a job ended on a worker. */
+export const DoneKind = { RETURNED: 0, TRAPPED: 1, STALE: 2, EXPIRED: 3 } as const;
+
+const HEAD = 0;
+const TAIL = 1;
+const HEADER = 2;
+
+/**
+ * One worker's completions, single producer (the worker) and single consumer (the main thread).
+ * One ring per worker, so a worker that is terminated mid-push can never wedge another's results.
+ */
+export class DoneRing {
+  readonly i32: Int32Array;
+  private readonly data: Int32Array;
+  private readonly mask: number;
+
+  constructor(
+    readonly shared: SharedArrayBuffer,
+    readonly capacity: number,
+  ) {
+    if (capacity < 2 || (capacity & (capacity - 1)) !== 0) throw new RangeError(`ring capacity ${capacity} is not a power of two`);
+    this.mask = capacity - 1;
+    this.i32 = new Int32Array(shared, 0, HEADER);
+    this.data = new Int32Array(shared, HEADER * 4, capacity * DONE_FIELDS);
+  }
+
+  static create(capacity: number): DoneRing {
+    return new DoneRing(new SharedArrayBuffer((HEADER + capacity * DONE_FIELDS) * 4), capacity);
+  }
+
+  /** Append (worker side); blocks while the ring is full, which only a stalled main thread causes. */
+  push(id: number, kind: number, raw: number, micros: number): void {
+    const tail = this.i32[TAIL]!;
+    for (;;) {
+      const head = Atomics.load(this.i32, HEAD);
+      if (((tail - head) | 0) < this.capacity) break;
+      Atomics.wait(this.i32, HEAD, head, 50);
+    }
+    const at = (tail & this.mask) * DONE_FIELDS;
+    this.data[at + Done.ID] = id;
+    this.data[at + Done.KIND] = kind;
+    this.data[at + Done.RAW] = raw;
+    this.data[at + Done.MICROS] = micros;
+    Atomics.store(this.i32, TAIL, (tail + 1) | 0);
+  }
+
+  /** Take the oldest completion into `into` (main side); false when empty. */
+  pop(into: Int32Array): boolean {
+    const head = this.i32[HEAD]!;
+    const tail = Atomics.load(this.i32, TAIL);
+    if (head === tail) return false;
+    const at = (head & this.mask) * DONE_FIELDS;
+    for (let i = 0; i < DONE_FIELDS; i++) into[i] = this.data[at + i]!;
+    Atomics.store(this.i32, HEAD, (head + 1) | 0);
+    // Only a full ring has a worker waiting for room.
+    if (((tail - head) | 0) === this.capacity) Atomics.notify(this.i32, HEAD);
+    return true;
+  }
+}

@@ -1,0 +1,46 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { DeviceShare } from '../backends/device.js';
+
+/**
+ * Small shared cells between the main thread and the pool's workers. Pool-wide: WAKE (bumped on every
+ * job or control message, workers sleep on it) and DONE_WAKE (bumped by workers on every completion,
+ * the main thread waits on it). Per worker: CURRENT (the job it is running, 0 idle, KILLED once the
+ * main thread has condemned it) and CANCEL (a job id whose device waits must end now).
+ */
+export const PoolCell = { WAKE: 0, DONE_WAKE: 1 } as const;
+export const POOL_CELLS = 2;
+export const WorkerCell = { CURRENT: 0, CANCEL: 1 } as const;
+export const WORKER_CELLS = 2;
+export const KILLED = -1;
+
+/** Messages the main thread posts to a worker's control port (never one per check). */
+export type ControlMessage =
+  | {
+      readonly op: 'class';
+      readonly id: number;
+      readonly module: WebAssembly.Module;
+      readonly memory: WebAssembly.Memory;
+      readonly contexts: Int32Array;
+      readonly ctxBase: number;
+      readonly ctxStride: number;
+      readonly scratchBase: number;
+      readonly scratchStride: number;
+    }
+  | { readonly op: 'drop-class'; readonly id: number }
+  | { readonly op: 'device'; readonly id: number; readonly share: DeviceShare }
+  | { readonly op: 'drop-device'; readonly id: number };
+
+/** What a worker posts back on its port: only for rare events (a trap's reason). */
+export type WorkerReport = { readonly op: 'trap'; readonly job: number; readonly reason: string };
+
+export interface WorkerInit {
+  readonly index: number;
+  readonly scratchRegion: number;
+  readonly jobs: SharedArrayBuffer;
+  readonly jobCapacity: number;
+  readonly done: SharedArrayBuffer;
+  readonly doneCapacity: number;
+  readonly poolCells: Int32Array;
+  readonly workerCells: Int32Array;
+  readonly port: MessagePort;
+}

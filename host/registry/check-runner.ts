@@ -1,0 +1,76 @@
+import { PathState } from '../abi/path-state.js';
+import { hostMessage } from '../abi/message.js';
+import type { JobEnd, JobListener, WorkerPool } from '../pool/worker-pool.js';
+import type { Checker, Job } from './checker.js';
+import { interpretOutcome, result, type CheckResult } from './check-result.js';
+import type { Registry } from './registry.js';
+
+/**
+ * Checks paths on the worker pool with multipathd's rules: at most one check in flight per path;
+ * past the timeout the path is `timeout`; while that job still has not ended, further checks answer
+ * `pending` ("checker thread not responding") without dispatching. References are taken before the
+ * job is queued and released when the pool says it ended, however it ended.
+ */
+export class CheckRunner {
+  constructor(
+    private readonly registry: Registry,
+    private readonly pool: WorkerPool,
+  ) {}
+
+  check(checker: Checker, timeoutMs: number): Promise<CheckResult> {
+    if (checker.running) return Promise.resolve(result(PathState.PENDING, hostMessage.pending(), 0));
+    const job = this.registry.beginJob(checker);
+    if (job === null) return Promise.resolve(result(PathState.UNCHECKED, `${checker.cls.name} checker is unbound`, 0));
+    return new Promise((resolve) => {
+      const listener = new CheckListener(this.registry, checker, job, timeoutMs, resolve);
+      checker.running = true;
+      if (!this.pool.submit(job.cls.id, job.handle.slot, job.handle.gen, timeoutMs, listener)) {
+        listener.ended({ kind: 'terminated', reason: 'the pool queue is full or closed' });
+      }
+    });
+  }
+}
+
+class CheckListener implements JobListener {
+  private settled = false;
+  private readonly start = performance.now();
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly checker: Checker,
+    private readonly job: Job,
+    private readonly timeoutMs: number,
+    private readonly resolve: (r: CheckResult) => void,
+  ) {}
+
+  late(): void {
+    this.settle(result(PathState.TIMEOUT, hostMessage.timeout(this.job.cls.name), performance.now() - this.start));
+  }
+
+  ended(end: JobEnd): void {
+    this.registry.endJob(this.job);
+    this.checker.running = false;
+    if (this.settled) return;
+    const ms = performance.now() - this.start;
+    const late = ms > this.timeoutMs;
+    const cls = this.job.cls;
+    switch (end.kind) {
+      case 'returned':
+        return this.settle(interpretOutcome(cls, { kind: 'returned', raw: end.raw, ms: end.ms, late }));
+      case 'trapped':
+        return this.settle(interpretOutcome(cls, { kind: 'trapped', reason: end.reason, ms: end.ms, late }));
+      case 'stale':
+        return this.settle(result(PathState.UNCHECKED, `${cls.name} checker context is stale`, ms));
+      case 'expired':
+        return this.settle(result(PathState.TIMEOUT, hostMessage.timeout(cls.name), ms));
+      case 'terminated':
+        return this.settle(late ? result(PathState.TIMEOUT, hostMessage.timeout(cls.name), ms) : result(PathState.DOWN, `${cls.name} checker: ${end.reason}`, ms));
+    }
+  }
+
+  private settle(r: CheckResult): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolve(r);
+  }
+}
