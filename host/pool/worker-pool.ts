@@ -208,8 +208,11 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     this.workers.push(w);
   }
 
+  /** Tell every worker; wake the idle ones so that a dropped class's instance and memory go now. */
   private broadcast(msg: ControlMessage): void {
     for (const w of this.workers) w.port.postMessage(msg);
+    Atomics.add(this.cells, PoolCell.WAKE, 1);
+    Atomics.notify(this.cells, PoolCell.WAKE);
   }
 
   /** A worker's thread ended: finish its job if it had one, free its scratch region, replace it if owed. */

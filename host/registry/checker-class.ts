@@ -45,6 +45,9 @@ export class CheckerClass {
   readonly contexts: ContextTable;
   readonly refs: RefCount;
   state: ClassState = 'current';
+  /** Bound checkers and in-flight jobs, for introspection (the refcount is what governs lifetime). */
+  checkers = 0;
+  jobs = 0;
   /** Host-wide class id, what a job names; given by the registry. */
   id = 0;
   /** Load sequence number of this name, given by the registry once the name is known. */

@@ -30,6 +30,20 @@ export interface LoadOptions {
   readonly origin?: string;
 }
 
+export interface ClassInfo {
+  readonly name: string;
+  readonly version: number;
+  readonly abiVersion: number;
+  readonly sha256: string;
+  readonly origin: string;
+  readonly state: 'current' | 'draining' | 'unloaded';
+  readonly refcount: number;
+  readonly checkers: number;
+  readonly contexts: number;
+  readonly inFlight: number;
+  readonly memoryBytes: number;
+}
+
 export type RegistryEvent =
   | { readonly type: 'loaded'; readonly name: string; readonly version: number; readonly sha256: string }
   | { readonly type: 'unloaded'; readonly name: string; readonly version: number }
@@ -100,6 +114,23 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
     return this.currentByName.get(name);
   }
 
+  /** What `show checkers` prints: one row per live class. */
+  describe(): ClassInfo[] {
+    return this.classes().map((c) => ({
+      name: c.name,
+      version: c.version,
+      abiVersion: c.abiVersion,
+      sha256: c.sha256,
+      origin: c.origin,
+      state: c.state,
+      refcount: c.refs.count,
+      checkers: c.checkers,
+      contexts: c.contexts.inUse,
+      inFlight: c.jobs,
+      memoryBytes: c.memoryBytes,
+    }));
+  }
+
   /** Every class still alive: current ones and draining ones. */
   classes(): CheckerClass[] {
     return [...this.live];
@@ -129,6 +160,7 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
       const share = this.opts.pool === undefined ? null : device.share();
       const handle = cls.openContext(device, deviceId);
       if (share !== null) this.opts.pool!.addDevice(deviceId, share);
+      cls.checkers++;
       return new Checker(cls, handle, device);
     } catch (e) {
       cls.refs.unref();
@@ -140,6 +172,7 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
   unbind(checker: Checker): void {
     if (!checker.bound) throw new Error(`checker for ${checker.device.spec} is already unbound`);
     checker.bound = false;
+    checker.cls.checkers--;
     checker.cls.releaseContext(checker.handle);
     checker.cls.refs.unref();
   }
@@ -153,11 +186,13 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
     const { cls, handle } = checker;
     if (!cls.contexts.hold(handle)) return null;
     cls.refs.ref();
+    cls.jobs++;
     return { cls, handle, ctx: cls.layout.ctx(handle.slot), fd: cls.fdOf(handle) };
   }
 
   /** The job ended, however it ended: release its hold and reference, in that order. */
   endJob(job: Job): void {
+    job.cls.jobs--;
     job.cls.releaseContext(job.handle);
     job.cls.refs.unref();
   }

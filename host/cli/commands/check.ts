@@ -1,7 +1,6 @@
 import { openDevice } from '../../backends/device-spec.js';
 import { isUsable } from '../../abi/path-state.js';
-import { checkInThread } from '../../registry/check-in-thread.js';
-import { Registry } from '../../registry/registry.js';
+import { CheckHost } from '../../registry/check-host.js';
 import { parseOptions, positiveInt } from '../parse-options.js';
 import { resolveChecker } from '../resolve-checker.js';
 import { UsageError } from '../usage-error.js';
@@ -34,11 +33,18 @@ export async function checkCommand(args: string[], out: (line: string) => void):
   const spec = positionals[0]!;
   const timeoutMs = values.timeout === undefined ? DEFAULT_TIMEOUT_MS : positiveInt('check', '--timeout', values.timeout);
   const device = openDevice(spec);
-  const registry = new Registry({ scratchRegions: 1 });
-  const cls = await registry.load(resolveChecker(values.checker));
-  const checker = registry.bind(cls.name, device);
-  const res = checkInThread(registry, checker, timeoutMs);
-  registry.unbind(checker);
+  // Through a one-worker pool, as the daemon checks: a device that blocks its thread still times out.
+  const host = new CheckHost({ size: 1, maxStuck: 1 });
+  let res;
+  let cls;
+  try {
+    cls = await host.registry.load(resolveChecker(values.checker));
+    const checker = host.registry.bind(cls.name, device);
+    res = await host.runner.check(checker, timeoutMs);
+    host.registry.unbind(checker);
+  } finally {
+    await host.close();
+  }
   const ms = Math.round(res.ms * 1000) / 1000;
   if (values.json) {
     out(JSON.stringify({ device: spec, checker: cls.name, state: res.state, code: res.code, message: res.message, ms }));
