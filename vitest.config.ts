@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // The stress suite checks that unloaded classes' memories are collected.
+    execArgv: ['--expose-gc'],
   },
 });

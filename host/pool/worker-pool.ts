@@ -235,7 +235,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
   /** Spawn owed replacements while the cap on exiting (stuck) workers allows. */
   private replenish(reason: string): void {
     while (this.owed > 0 && !this.closed) {
-      if (this.exiting.size >= this.maxStuck) {
+      // Threads alive, condemned ones included, never exceed size + maxStuck.
+      if (this.workers.length + this.exiting.size >= this.size + this.maxStuck) {
         this.emit('event', { type: 'stuck-cap', message: `pool: ${this.exiting.size} stuck workers still exiting (cap ${this.maxStuck}); not replacing until one exits` });
         return;
       }

@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CheckHost } from '../../host/registry/check-host.js';
+import { fakePlugin } from '../helpers/wat.js';
+import { host, sim, sleep, TUR, until } from './pool-helpers.js';
+
+let open: CheckHost[] = [];
+async function start(opts = {}) {
+  const r = await host(opts);
+  open.push(r.h);
+  return r;
+}
+afterEach(async () => {
+  await Promise.all(open.map((h) => h.close()));
+  open = [];
+});
+
+describe('class lifetime with checks on worker threads', () => {
+  it('a checker unbound and its class unloaded while its check runs: nothing is freed until the job ends', async () => {
+    const { registry, runner, events } = await start();
+    const cls = await registry.load(TUR);
+    const device = sim('sim:hang');
+    const checker = registry.bind('tur', device);
+    const pending = runner.check(checker, 20_000);
+    expect(await until(() => device.commandCount === 1)).toBe(true);
+    registry.unbind(checker);
+    registry.unload('tur');
+    // The job still holds its context and a class reference.
+    expect(cls.refs.count).toBe(1);
+    expect(cls.contexts.holders(checker.handle.slot)).toBe(1);
+    expect(cls.state).toBe('draining');
+    expect(events.some((e) => e.type === 'unloaded')).toBe(false);
+    // A new class version binding meanwhile never gets the held slot's memory: it has its own memory.
+    device.release();
+    const r = await pending;
+    expect(r.state).toBe('up');
+    expect(cls.refs.count).toBe(0);
+    expect(cls.state).toBe('unloaded');
+    expect(cls.memory).toBeNull();
+    expect(events.filter((e) => e.type === 'unloaded')).toHaveLength(1);
+  });
+
+  it('at most one check in flight per path: past the timeout it is timeout, then pending until the job ends', async () => {
+    const loop = fakePlugin({ name: 'spin', check: '(loop $l (br $l)) (i32.const 3)' });
+    const { registry, runner, pool } = await start({ stuckAfterMs: 1500 });
+    const cls = await registry.load(loop, { origin: 'spin.wasm' });
+    const checker = registry.bind('spin', sim('sim:ok'));
+    const first = await runner.check(checker, 150);
+    expect(first).toMatchObject({ state: 'timeout', message: 'spin checker timed out' });
+    const second = await runner.check(checker, 150);
+    expect(second).toMatchObject({ state: 'pending', message: 'checker thread not responding' });
+    expect(cls.jobs).toBe(1);
+    // The worker spinning in the plugin is terminated and replaced; the job's references come back.
+    expect(await until(() => pool.stats().replaced === 1 && !checker.running)).toBe(true);
+    expect(cls.jobs).toBe(0);
+    expect(cls.refs.count).toBe(2);
+    expect(pool.stats().workers).toBe(2);
+  });
+
+  it('a plugin that traps: the path is down with the reason, the worker survives, references are released', async () => {
+    const trap = fakePlugin({ name: 'trapper', check: '(unreachable)' });
+    const { registry, runner, pool } = await start();
+    const cls = await registry.load(trap, { origin: 'trapper.wasm' });
+    const checker = registry.bind('trapper', sim('sim:ok'));
+    for (let i = 0; i < 5; i++) {
+      const r = await runner.check(checker, 5000);
+      expect(r.state).toBe('down');
+      expect(r.message).toBe('trapper checker trapped: unreachable');
+    }
+    expect(pool.stats()).toMatchObject({ workers: 2, replaced: 0, inFlight: 0 });
+    expect(cls.refs.count).toBe(2);
+    expect(cls.jobs).toBe(0);
+  });
+
+  it('a hard-stuck worker is replaced while healthy paths on the other worker keep being checked', async () => {
+    const { registry, runner, pool, events } = await start({ stuckAfterMs: 300 });
+    const cls = await registry.load(TUR);
+    const stuck = registry.bind('tur', sim('sim:hang-hard'));
+    const healthy = registry.bind('tur', sim('sim:ok'));
+    const hung = runner.check(stuck, 200);
+    const t0 = performance.now();
+    let healthyChecks = 0;
+    let slowest = 0;
+    while (performance.now() - t0 < 800) {
+      const t = performance.now();
+      const r = await runner.check(healthy, 5000);
+      slowest = Math.max(slowest, performance.now() - t);
+      expect(r.state).toBe('up');
+      healthyChecks++;
+    }
+    expect((await hung).state).toBe('timeout');
+    expect(healthyChecks).toBeGreaterThan(100);
+    // Far below the hung path's timeout: the healthy path never waited behind it.
+    expect(slowest).toBeLessThan(150);
+    expect(await until(() => pool.stats().replaced === 1 && !stuck.running)).toBe(true);
+    expect(events.some((e) => e.type === 'worker-replaced')).toBe(true);
+    expect(cls.refs.count).toBe(3);
+    expect(pool.stats().workers).toBe(2);
+  });
+
+  it('the cap on stuck workers: no replacement beyond it, said in an event, replaced once the stuck one exits', async () => {
+    const { registry, runner, pool, events } = await start({ size: 2, maxStuck: 0, stuckAfterMs: 100 });
+    await registry.load(TUR);
+    const stuck = registry.bind('tur', sim('sim:hang-hard'));
+    await runner.check(stuck, 100);
+    expect(await until(() => events.some((e) => e.type === 'stuck-cap'))).toBe(true);
+    const cap = events.find((e) => e.type === 'stuck-cap');
+    expect(cap).toMatchObject({ message: 'pool: 1 stuck workers still exiting (cap 0); not replacing until one exits' });
+    expect(await until(() => pool.stats().replaced === 1)).toBe(true);
+    expect(pool.stats()).toMatchObject({ workers: 2, stuck: 0 });
+  });
+
+  it('a job whose context went stale before a worker took it is refused by the worker', async () => {
+    const { registry, pool } = await start();
+    const cls = await registry.load(TUR);
+    const checker = registry.bind('tur', sim('sim:ok'));
+    const ended = await new Promise((resolve) => {
+      pool.submit(cls.id, checker.handle.slot, checker.handle.gen + 1, 5000, { late: () => {}, ended: resolve });
+    });
+    expect(ended).toEqual({ kind: 'stale' });
+  });
+
+  it('shutdown with hung checks is bounded and reports what it abandoned', async () => {
+    const { h, registry, runner } = await start({ stuckAfterMs: 60_000 });
+    await registry.load(TUR);
+    const hard = [registry.bind('tur', sim('sim:hang-hard')), registry.bind('tur', sim('sim:hang-hard'))];
+    const results = hard.map((c) => runner.check(c, 60_000));
+    await sleep(100);
+    const t = performance.now();
+    const { abandoned } = await h.close();
+    expect(abandoned).toBe(2);
+    expect(performance.now() - t).toBeLessThan(5000);
+    for (const r of await Promise.all(results)) expect(r).toMatchObject({ state: 'down', message: 'tur checker: pool closed' });
+  });
+});
