@@ -110,6 +110,11 @@ describe('class refcount: registry + bound checkers + in-flight jobs', () => {
     expect(cls.refs.unref()).toBe(-1);
     expect(events.filter((e) => e.type === 'unloaded')).toHaveLength(1);
     expect(events.at(-1)).toEqual({ type: 'refcount-error', name: 'fake', version: 1, count: -1 });
+    // A stray reference taken and dropped after unload brings the count back to zero: still no second free.
+    cls.refs.ref();
+    cls.refs.ref();
+    cls.refs.unref();
+    expect(events.at(-1)).toEqual({ type: 'refcount-error', name: 'fake', version: 1, count: -1 });
   });
 
   it('pc_free runs once per context, when its last holder lets go', async () => {
