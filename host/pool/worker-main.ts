@@ -135,6 +135,7 @@ function finish(id: number, kind: number, raw: number, micros: number): void {
   Atomics.notify(pool, PoolCell.DONE_WAKE);
 }
 
+Atomics.store(mine, WorkerCell.READY, 1);
 for (;;) {
   const wake = Atomics.load(pool, PoolCell.WAKE);
   drainControl();

@@ -157,6 +157,16 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     return true;
   }
 
+  /** Resolves once every worker has started and takes jobs (worker start-up is tens of ms), or after `ms`. */
+  async ready(ms = 10_000): Promise<boolean> {
+    const until = Date.now() + ms;
+    while (this.workers.some((w) => Atomics.load(w.cells, WorkerCell.READY) !== 1)) {
+      if (Date.now() > until) return false;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return true;
+  }
+
   stats(): { workers: number; busy: number; stuck: number; replaced: number; queued: number; inFlight: number } {
     let busy = 0;
     for (const w of this.workers) if (Atomics.load(w.cells, WorkerCell.CURRENT) > 0) busy++;

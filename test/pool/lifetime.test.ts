@@ -16,7 +16,7 @@ afterEach(async () => {
 
 describe('class lifetime with checks on worker threads', () => {
   it('a checker unbound and its class unloaded while its check runs: nothing is freed until the job ends', async () => {
-    const { registry, runner, events } = await start();
+    const { registry, runner, events, pool } = await start();
     const cls = await registry.load(TUR);
     const device = sim('sim:hang');
     const checker = registry.bind('tur', device);
@@ -29,7 +29,10 @@ describe('class lifetime with checks on worker threads', () => {
     expect(cls.contexts.holders(checker.handle.slot)).toBe(1);
     expect(cls.state).toBe('draining');
     expect(events.some((e) => e.type === 'unloaded')).toBe(false);
-    // A new class version binding meanwhile never gets the held slot's memory: it has its own memory.
+    expect(registry.describe()).toEqual([
+      expect.objectContaining({ name: 'tur', version: 1, abiVersion: 1, sha256: cls.sha256, state: 'draining', refcount: 1, checkers: 0, contexts: 1, inFlight: 1 }),
+    ]);
+    expect(pool.stats()).toMatchObject({ workers: 2, busy: 1, stuck: 0, replaced: 0, inFlight: 1 });
     device.release();
     const r = await pending;
     expect(r.state).toBe('up');
