@@ -15,15 +15,22 @@ const GENERIC = [
 
 /** A class's message table: generic texts plus its own, resolved once at load. */
 export class MessageTable {
+  /** Every id's full text, made once: a check only indexes this. */
+  private readonly formatted: readonly string[];
+
   constructor(
     readonly checkerName: string,
     private readonly own: readonly string[],
-  ) {}
+  ) {
+    this.formatted = Array.from({ length: 256 }, (_, id) => {
+      const text = this.text(id);
+      return text === '' ? '' : `${checkerName} checker ${text}`;
+    });
+  }
 
   /** The text a user sees, libmultipath style: "<name> checker <text>". */
   format(msgid: number): string {
-    const text = this.text(msgid);
-    return text === '' ? '' : `${this.checkerName} checker ${text}`;
+    return this.formatted[msgid & 0xff]!;
   }
 
   private text(msgid: number): string {

@@ -4,11 +4,12 @@ import type { DeviceShare } from '../backends/device.js';
 /**
  * Small shared cells between the main thread and the pool's workers. Pool-wide: WAKE (bumped on every
  * job or control message, workers sleep on it) and DONE_WAKE (bumped by workers on every completion,
- * the main thread waits on it). Per worker: CURRENT (the job it is running, 0 idle, KILLED once the
+ * the main thread waits on it), SLEEPERS (workers blocked on WAKE) and MAIN_WAITING (the main thread is
+ * waiting on DONE_WAKE): waking a thread costs microseconds, so nobody notifies a thread that is not asleep. Per worker: CURRENT (the job it is running, 0 idle, KILLED once the
  * main thread has condemned it) and CANCEL (a job id whose device waits must end now), READY (1 once the worker takes jobs).
  */
-export const PoolCell = { WAKE: 0, DONE_WAKE: 1 } as const;
-export const POOL_CELLS = 2;
+export const PoolCell = { WAKE: 0, DONE_WAKE: 1, SLEEPERS: 2, MAIN_WAITING: 3 } as const;
+export const POOL_CELLS = 4;
 export const WorkerCell = { CURRENT: 0, CANCEL: 1, READY: 2 } as const;
 export const WORKER_CELLS = 3;
 export const KILLED = -1;

@@ -78,7 +78,7 @@ function fdFor(c: WorkerClass, instance: PluginInstance, deviceId: number): numb
   return fd;
 }
 
-/** Run one job; returns [kind, raw, micros] through the ring. */
+/** Run one job and report how it ended through the ring. */
 function execute(id: number): void {
   const classId = record[Job.CLASS]!;
   const slot = record[Job.SLOT]!;
@@ -92,11 +92,11 @@ function execute(id: number): void {
   const cells = c?.desc.contexts;
   const base = slot * CONTEXT_FIELDS;
   if (c === undefined || cells === undefined || Atomics.load(cells, base + ContextField.GEN) !== gen || Atomics.load(cells, base + ContextField.HOLDERS) <= 0) {
-    finish(id, DoneKind.STALE, 0, 0);
+    finish(id, DoneKind.STALE, 0, 0, 0);
     return;
   }
   if (at <= performance.now()) {
-    finish(id, DoneKind.EXPIRED, 0, 0);
+    finish(id, DoneKind.EXPIRED, 0, 0, 1);
     return;
   }
   let instance: PluginInstance;
@@ -104,7 +104,7 @@ function execute(id: number): void {
     instance = instanceOf(c);
   } catch (e) {
     init.port.postMessage({ op: 'trap', job: id, reason: `cannot instantiate: ${(e as Error).message}` });
-    finish(id, DoneKind.TRAPPED, 0, 0);
+    finish(id, DoneKind.TRAPPED, 0, 0, 0);
     return;
   }
   const d = c.desc;
@@ -114,11 +114,12 @@ function execute(id: number): void {
   deadline.arm(at, id);
   const outcome = runCheck(instance, job as CheckJob);
   const micros = Math.round(outcome.ms * 1000);
+  const late = outcome.late ? 1 : 0;
   if (outcome.kind === 'trapped') {
     init.port.postMessage({ op: 'trap', job: id, reason: outcome.reason });
-    finish(id, DoneKind.TRAPPED, 0, micros);
+    finish(id, DoneKind.TRAPPED, 0, micros, late);
   } else {
-    finish(id, DoneKind.RETURNED, outcome.raw, micros);
+    finish(id, DoneKind.RETURNED, outcome.raw, micros, late);
   }
 }
 
@@ -126,13 +127,15 @@ function execute(id: number): void {
  * Report a job, unless the main thread has condemned this worker meanwhile: then stop touching
  * shared state at all and wait to be terminated, so a kill can never land inside a queue operation.
  */
-function finish(id: number, kind: number, raw: number, micros: number): void {
+function finish(id: number, kind: number, raw: number, micros: number, late: number): void {
   if (Atomics.compareExchange(mine, WorkerCell.CURRENT, id, 0) !== id) {
     for (;;) Atomics.wait(mine, WorkerCell.CURRENT, KILLED);
   }
-  done.push(id, kind, raw, micros);
+  done.push(id, kind, raw, micros, late);
   Atomics.add(pool, PoolCell.DONE_WAKE, 1);
-  Atomics.notify(pool, PoolCell.DONE_WAKE);
+  // The main thread sets MAIN_WAITING before it waits on the value it read before draining: if it
+  // was not set when we looked, our add above already changed that value and its wait returns.
+  if (Atomics.load(pool, PoolCell.MAIN_WAITING) === 1) Atomics.notify(pool, PoolCell.DONE_WAKE);
 }
 
 Atomics.store(mine, WorkerCell.READY, 1);
@@ -144,6 +147,8 @@ for (;;) {
     Atomics.store(mine, WorkerCell.CURRENT, id);
     execute(id);
   } else {
+    Atomics.add(pool, PoolCell.SLEEPERS, 1);
     Atomics.wait(pool, PoolCell.WAKE, wake);
+    Atomics.sub(pool, PoolCell.SLEEPERS, 1);
   }
 }

@@ -12,8 +12,8 @@ export type ClassDescriptor = Omit<Extract<ControlMessage, { op: 'class' }>, 'op
 
 /** How a job ended. Exactly one of these reaches each job's listener. */
 export type JobEnd =
-  | { readonly kind: 'returned'; readonly raw: number; readonly ms: number }
-  | { readonly kind: 'trapped'; readonly reason: string; readonly ms: number }
+  | { readonly kind: 'returned'; readonly raw: number; readonly ms: number; readonly late: boolean }
+  | { readonly kind: 'trapped'; readonly reason: string; readonly ms: number; readonly late: boolean }
   | { readonly kind: 'stale' }
   | { readonly kind: 'expired' }
   | { readonly kind: 'terminated'; readonly reason: string };
@@ -93,6 +93,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
   private readonly record = new Float64Array(JOB_FIELDS);
   private readonly doneRecord = new Int32Array(DONE_FIELDS);
   private nextJob = 1;
+  private pendingWakes = 0;
   private nextWorker = 0;
   private watchdog: NodeJS.Timeout | null = null;
   private waiting = false;
@@ -151,8 +152,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     if (!this.jobs.push(r)) return false;
     this.nextJob = id === 0x7fffffff ? 1 : id + 1;
     this.inFlight.set(id, { listener, deadline, late: false });
-    Atomics.add(this.cells, PoolCell.WAKE, 1);
-    Atomics.notify(this.cells, PoolCell.WAKE, 1);
+    this.pendingWakes++;
+    if (this.pendingWakes === 1) queueMicrotask(this.wakeWorkers);
     this.watch();
     return true;
   }
@@ -218,6 +219,19 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     this.workers.push(w);
   }
 
+  /**
+   * Wake as many sleeping workers as jobs were queued since the last wake: once per burst of
+   * submits (one microtask), and only if a worker sleeps. A worker wakes by the WAKE value changing,
+   * so bumping it first means a worker about to sleep cannot miss these jobs.
+   */
+  private readonly wakeWorkers = (): void => {
+    const jobs = this.pendingWakes;
+    this.pendingWakes = 0;
+    Atomics.add(this.cells, PoolCell.WAKE, 1);
+    const sleepers = Atomics.load(this.cells, PoolCell.SLEEPERS);
+    if (sleepers > 0) Atomics.notify(this.cells, PoolCell.WAKE, Math.min(jobs, sleepers));
+  };
+
   /** Tell every worker; wake the idle ones so that a dropped class's instance and memory go now. */
   private broadcast(msg: ControlMessage): void {
     for (const w of this.workers) w.port.postMessage(msg);
@@ -269,12 +283,13 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     while (w.ring.pop(r)) {
       const id = r[Done.ID]!;
       const ms = r[Done.MICROS]! / 1000;
+      const late = r[Done.LATE] === 1;
       switch (r[Done.KIND]) {
         case DoneKind.RETURNED:
-          this.end(id, { kind: 'returned', raw: r[Done.RAW]!, ms });
+          this.end(id, { kind: 'returned', raw: r[Done.RAW]!, ms, late });
           break;
         case DoneKind.TRAPPED:
-          this.end(id, { kind: 'trapped', reason: this.trapReason(w, id), ms });
+          this.end(id, { kind: 'trapped', reason: this.trapReason(w, id), ms, late });
           break;
         case DoneKind.STALE:
           this.end(id, { kind: 'stale' });
@@ -307,11 +322,13 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
       const seen = Atomics.load(this.cells, PoolCell.DONE_WAKE);
       this.drainAll();
       if (this.inFlight.size === 0) return this.stopWatch();
+      Atomics.store(this.cells, PoolCell.MAIN_WAITING, 1);
       const w = Atomics.waitAsync(this.cells, PoolCell.DONE_WAKE, seen);
       if (!w.async) continue;
       this.waiting = true;
       void w.value.then(() => {
         this.waiting = false;
+        Atomics.store(this.cells, PoolCell.MAIN_WAITING, 0);
         if (!this.closed) this.watch();
       });
       return;

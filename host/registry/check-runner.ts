@@ -33,7 +33,6 @@ export class CheckRunner {
 
 class CheckListener implements JobListener {
   private settled = false;
-  private readonly start = performance.now();
 
   constructor(
     private readonly registry: Registry,
@@ -44,27 +43,24 @@ class CheckListener implements JobListener {
   ) {}
 
   late(): void {
-    this.settle(result(PathState.TIMEOUT, hostMessage.timeout(this.job.cls.name), performance.now() - this.start));
+    this.settle(result(PathState.TIMEOUT, hostMessage.timeout(this.job.cls.name), this.timeoutMs));
   }
 
   ended(end: JobEnd): void {
     this.registry.endJob(this.job);
     this.checker.running = false;
     if (this.settled) return;
-    const ms = performance.now() - this.start;
-    const late = ms > this.timeoutMs;
     const cls = this.job.cls;
     switch (end.kind) {
       case 'returned':
-        return this.settle(interpretOutcome(cls, { kind: 'returned', raw: end.raw, ms: end.ms, late }));
       case 'trapped':
-        return this.settle(interpretOutcome(cls, { kind: 'trapped', reason: end.reason, ms: end.ms, late }));
+        return this.settle(interpretOutcome(cls, end));
       case 'stale':
-        return this.settle(result(PathState.UNCHECKED, `${cls.name} checker context is stale`, ms));
+        return this.settle(result(PathState.UNCHECKED, `${cls.name} checker context is stale`, 0));
       case 'expired':
-        return this.settle(result(PathState.TIMEOUT, hostMessage.timeout(cls.name), ms));
+        return this.settle(result(PathState.TIMEOUT, hostMessage.timeout(cls.name), this.timeoutMs));
       case 'terminated':
-        return this.settle(late ? result(PathState.TIMEOUT, hostMessage.timeout(cls.name), ms) : result(PathState.DOWN, `${cls.name} checker: ${end.reason}`, ms));
+        return this.settle(result(PathState.DOWN, `${cls.name} checker: ${end.reason}`, 0));
     }
   }
 

@@ -13,6 +13,8 @@ const FIRST_FREE_FD = 4;
 /** One instance's file descriptors. Numbers of closed fds are reused lowest first, as POSIX does. */
 export class FdTable {
   private readonly entries = new Map<number, FdEntry>();
+  /** No fd below this is free: opening scans from here, so binding n paths is not O(n^2). */
+  private lowestFree = FIRST_FREE_FD;
 
   constructor(preopenName: string) {
     this.entries.set(0, { kind: 'stdio', fd: 0 });
@@ -26,9 +28,10 @@ export class FdTable {
   }
 
   openDevice(device: Device): number {
-    let fd = FIRST_FREE_FD;
+    let fd = this.lowestFree;
     while (this.entries.has(fd)) fd++;
     this.entries.set(fd, { kind: 'device', device, channel: new SgChannel(device) });
+    this.lowestFree = fd + 1;
     return fd;
   }
 
@@ -37,6 +40,7 @@ export class FdTable {
     const entry = this.entries.get(fd);
     if (entry?.kind !== 'device') return false;
     this.entries.delete(fd);
+    this.lowestFree = Math.min(this.lowestFree, fd);
     return true;
   }
 
