@@ -12,6 +12,9 @@ import type { Registry } from './registry.js';
  * job is queued and released when the pool says it ended, however it ended.
  */
 export class CheckRunner {
+  /** One listener per path, re-armed for each check: at most one check of a path is in flight. */
+  private readonly listeners = new WeakMap<Checker, CheckListener>();
+
   constructor(
     private readonly registry: Registry,
     private readonly pool: WorkerPool,
@@ -21,26 +24,44 @@ export class CheckRunner {
     if (checker.running) return Promise.resolve(result(PathState.PENDING, hostMessage.pending(), 0));
     const job = this.registry.beginJob(checker);
     if (job === null) return Promise.resolve(result(PathState.UNCHECKED, `${checker.cls.name} checker is unbound`, 0));
+    const listener = this.listenerOf(checker);
     return new Promise((resolve) => {
-      const listener = new CheckListener(this.registry, checker, job, timeoutMs, resolve);
+      listener.arm(timeoutMs, resolve);
       checker.running = true;
       if (!this.pool.submit(job.cls.id, job.handle.slot, job.handle.gen, timeoutMs, listener)) {
         listener.ended({ kind: 'terminated', reason: 'the pool queue is full or closed' });
       }
     });
   }
+
+  private listenerOf(checker: Checker): CheckListener {
+    let listener = this.listeners.get(checker);
+    if (listener === undefined) {
+      listener = new CheckListener(this.registry, checker);
+      this.listeners.set(checker, listener);
+    }
+    return listener;
+  }
 }
 
 class CheckListener implements JobListener {
-  private settled = false;
+  private settled = true;
+  private timeoutMs = 0;
+  private resolve: (r: CheckResult) => void = () => {};
+  private readonly job: Job;
 
   constructor(
     private readonly registry: Registry,
     private readonly checker: Checker,
-    private readonly job: Job,
-    private readonly timeoutMs: number,
-    private readonly resolve: (r: CheckResult) => void,
-  ) {}
+  ) {
+    this.job = checker.job;
+  }
+
+  arm(timeoutMs: number, resolve: (r: CheckResult) => void): void {
+    this.settled = false;
+    this.timeoutMs = timeoutMs;
+    this.resolve = resolve;
+  }
 
   late(): void {
     this.settle(result(PathState.TIMEOUT, hostMessage.timeout(this.job.cls.name), this.timeoutMs));

@@ -7,12 +7,16 @@ export class Checker {
   bound = true;
   /** A check of this path is in flight (at most one is, DESIGN.md invariant 6). */
   running = false;
+  /** The job every check of this path hands out: made once, since at most one is in flight. */
+  readonly job: Job;
 
   constructor(
     readonly cls: CheckerClass,
     readonly handle: ContextHandle,
     readonly device: Device,
-  ) {}
+  ) {
+    this.job = { cls, handle, ctx: cls.layout.ctx(handle.slot), fd: cls.fdOf(handle) };
+  }
 }
 
 /**

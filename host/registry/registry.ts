@@ -187,7 +187,7 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
     if (!cls.contexts.hold(handle)) return null;
     cls.refs.ref();
     cls.jobs++;
-    return { cls, handle, ctx: cls.layout.ctx(handle.slot), fd: cls.fdOf(handle) };
+    return checker.job;
   }
 
   /** The job ended, however it ended: release its hold and reference, in that order. */
