@@ -1,0 +1,292 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { EventEmitter } from 'node:events';
+import { isAbsolute, join } from 'node:path';
+import { openDevice } from '../backends/device-spec.js';
+import type { Device } from '../backends/device.js';
+import { SimDevice } from '../backends/sim/sim-device.js';
+import { CheckHost } from '../registry/check-host.js';
+import type { Checker } from '../registry/checker.js';
+import { result, type CheckResult } from '../registry/check-result.js';
+import { PathState, type PathStateName } from '../abi/path-state.js';
+import { checkerFor } from './config/checker-selection.js';
+import type { DaemonConfig } from './config/daemon-config.js';
+import type { DaemonEvent, DaemonEventBody } from './daemon-event.js';
+import type { Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { Scheduler, type ScheduledPath } from './scheduler/scheduler.js';
+
+/** A path the daemon checks: its device, the checker bound to it, and where it came from. */
+interface DaemonPath {
+  readonly spec: string;
+  readonly device: Device;
+  checkerName: string;
+  checker: Checker;
+  readonly fromConfig: boolean;
+}
+
+/** A refusal a control client caused: answered as an error, the daemon carries on. */
+export class DaemonCommandError extends Error {
+  override readonly name = 'DaemonCommandError';
+}
+
+export interface DaemonOptions {
+  readonly config: DaemonConfig;
+  readonly log: Logger;
+  /** Where `<name>.wasm` checkers are found when the config names no checker_dir. */
+  readonly defaultCheckerDir: string;
+}
+
+/**
+ * pathcheckd's core: the path table, the scheduler (multipathd polling rules), checker classes with
+ * hot reload, events and metrics. Nothing here waits on a device: checks run on the worker pool and
+ * every command answers from the daemon's own state.
+ */
+export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
+  readonly metrics = new Metrics();
+  readonly started = Date.now();
+  private config: DaemonConfig;
+  private readonly host: CheckHost;
+  private readonly scheduler: Scheduler;
+  private readonly paths = new Map<string, DaemonPath>();
+  /** sha256 of the module each checker name was last loaded from. */
+  private readonly loadedSha = new Map<string, string>();
+  private seq = 0;
+  private stopping: Promise<number> | null = null;
+
+  constructor(private readonly opts: DaemonOptions) {
+    super();
+    this.config = opts.config;
+    const d = this.config.defaults;
+    this.host = new CheckHost({ ...(d.workers !== undefined && { size: d.workers }) });
+    this.host.registry.on('event', (e) => {
+      if (e.type === 'loaded') this.publish({ type: 'class-loaded', checker: e.name, version: e.version, sha256: e.sha256 });
+      else if (e.type === 'unloaded') this.publish({ type: 'class-unloaded', checker: e.name, version: e.version });
+      else {
+        opts.log.error(`${e.name} checker class v${e.version} refcount went below zero (${e.count})`);
+        this.publish({ type: 'refcount-error', checker: e.name, version: e.version, count: e.count });
+      }
+    });
+    this.host.pool.on('event', (e) => {
+      if (e.type === 'stuck-cap') opts.log.error(e.message);
+      else opts.log.warn(`worker ${e.worker} replaced: ${e.reason}`);
+      this.publish(e);
+    });
+    this.scheduler = new Scheduler(this.schedulerOptions(), (key, timeoutMs) => this.check(key, timeoutMs), (p, r, prev) => this.checked(p, r, prev));
+  }
+
+  /** Load every checker the config uses, bind every path, start checking. */
+  async start(): Promise<void> {
+    await this.host.pool.ready();
+    for (const p of this.config.paths) await this.addPath(p.device, p.checker ?? checkerFor(this.config, p), true);
+    this.scheduler.start();
+    this.opts.log.notice(`pathcheckd started: ${this.paths.size} paths, ${this.host.pool.size} workers`);
+  }
+
+  private schedulerOptions() {
+    const d = this.config.defaults;
+    return { pollingInterval: d.pollingInterval, maxPollingInterval: d.maxPollingInterval, checkerTimeout: d.checkerTimeout };
+  }
+
+  private publish(body: DaemonEventBody): void {
+    const event = { ...body, seq: ++this.seq, time: new Date().toISOString() } as DaemonEvent;
+    this.emit('event', event);
+  }
+
+  private check(key: string, timeoutMs: number): Promise<CheckResult> {
+    const p = this.paths.get(key);
+    if (p === undefined) return Promise.resolve(result(PathState.REMOVED, 'path removed', 0));
+    return this.host.runner.check(p.checker, timeoutMs);
+  }
+
+  private checked(path: ScheduledPath, r: CheckResult, previous: PathStateName): void {
+    const changed = r.state !== previous;
+    this.metrics.recordCheck(r.state, r.ms, changed);
+    if (!changed) return;
+    const p = this.paths.get(path.key);
+    this.opts.log.info(`${path.key}: ${previous} -> ${r.state}`, { message: r.message });
+    this.publish({ type: 'state', path: path.key, checker: p?.checkerName ?? '', from: previous, to: r.state, message: r.message });
+  }
+
+  /** Where a checker's module comes from: a pin in the config, else checker_dir/<name>.wasm. */
+  private modulePath(name: string): { path: string; sha256?: string } {
+    const pin = this.config.checkers.find((c) => c.name === name);
+    if (pin !== undefined) return { path: pin.path, ...(pin.sha256 !== undefined && { sha256: pin.sha256 }) };
+    const dir = this.config.defaults.checkerDir ?? this.opts.defaultCheckerDir;
+    return { path: join(isAbsolute(dir) ? dir : join(this.config.file, '..', dir), `${name}.wasm`) };
+  }
+
+  /** The current class of `name`, loading it first if needed; reload = true also reloads a changed file. */
+  private async ensureChecker(name: string, reload = false): Promise<boolean> {
+    const current = this.host.registry.current(name);
+    if (current !== undefined && !reload) return false;
+    const { path, sha256 } = this.modulePath(name);
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = new Uint8Array(await readFile(path));
+    } catch {
+      throw new DaemonCommandError(`checker '${name}': cannot read ${path}`);
+    }
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    if (current !== undefined && this.loadedSha.get(name) === digest) return false;
+    try {
+      await this.host.registry.load(bytes, { origin: path, ...(sha256 !== undefined && { sha256 }) });
+    } catch (e) {
+      throw new DaemonCommandError((e as Error).message);
+    }
+    this.loadedSha.set(name, digest);
+    return current !== undefined;
+  }
+
+  /** Add a path and start checking it. */
+  async addPath(spec: string, checkerName?: string, fromConfig = false): Promise<void> {
+    if (this.paths.has(spec)) throw new DaemonCommandError(`path ${spec} already exists`);
+    const name = checkerName ?? this.config.defaults.pathChecker;
+    let device: Device;
+    try {
+      device = openDevice(spec);
+    } catch (e) {
+      throw new DaemonCommandError((e as Error).message);
+    }
+    await this.ensureChecker(name);
+    if (this.paths.has(spec)) throw new DaemonCommandError(`path ${spec} already exists`);
+    const checker = this.host.registry.bind(name, device);
+    this.paths.set(spec, { spec, device, checkerName: name, checker, fromConfig });
+    this.scheduler.add(spec);
+    this.publish({ type: 'path-added', path: spec, checker: name });
+  }
+
+  /** Stop checking a path; a check of it still in flight finishes on its own and is ignored. */
+  delPath(spec: string): void {
+    const p = this.paths.get(spec);
+    if (p === undefined) throw new DaemonCommandError(`no path ${spec}`);
+    this.scheduler.remove(spec);
+    this.paths.delete(spec);
+    this.host.registry.unbind(p.checker);
+    this.publish({ type: 'path-removed', path: spec });
+  }
+
+  /** Change a simulated device's scenario at run time. */
+  fault(spec: string, scenario: string): void {
+    const p = this.paths.get(spec);
+    if (p === undefined) throw new DaemonCommandError(`no path ${spec}`);
+    if (!(p.device instanceof SimDevice)) throw new DaemonCommandError(`path ${spec} is not a simulated device`);
+    try {
+      p.device.setScenario(scenario);
+    } catch (e) {
+      throw new DaemonCommandError((e as Error).message);
+    }
+    this.opts.log.notice(`fault injected: ${spec} -> ${scenario}`);
+    this.publish({ type: 'fault', path: spec, scenario });
+  }
+
+  /**
+   * Take a new config: polling settings, paths added and removed, checkers re-read (a changed .wasm
+   * is hot-reloaded: its paths are re-bound to the new version, the old one drains). Everything is
+   * validated before anything changes, so a bad config leaves the running one in place.
+   */
+  async reconfigure(next: DaemonConfig): Promise<DaemonEventBody & { type: 'reconfigured' }> {
+    const previous = this.config;
+    this.config = next;
+    const wanted = new Map(next.paths.map((p) => [p.device, p.checker ?? checkerFor(next, p)]));
+    const names = new Set([...wanted.values(), ...[...this.paths.values()].filter((p) => !p.fromConfig).map((p) => p.checkerName)]);
+    const reloaded: string[] = [];
+    try {
+      for (const spec of wanted.keys()) {
+        if (!this.paths.has(spec)) openDevice(spec);
+      }
+      for (const name of names) if (await this.ensureChecker(name, true)) reloaded.push(name);
+    } catch (e) {
+      this.config = previous;
+      throw e instanceof DaemonCommandError ? e : new DaemonCommandError((e as Error).message);
+    }
+    this.scheduler.reconfigure(this.schedulerOptions());
+    let removed = 0;
+    let added = 0;
+    for (const p of [...this.paths.values()]) {
+      if (p.fromConfig && !wanted.has(p.spec)) {
+        this.delPath(p.spec);
+        removed++;
+      }
+    }
+    for (const p of this.paths.values()) {
+      const name = p.fromConfig ? wanted.get(p.spec)! : p.checkerName;
+      if (name !== p.checkerName || reloaded.includes(name)) this.rebind(p, name);
+    }
+    for (const [spec, name] of wanted) {
+      if (!this.paths.has(spec)) {
+        await this.addPath(spec, name, true);
+        added++;
+      }
+    }
+    const body = { type: 'reconfigured' as const, added, removed, reloaded };
+    this.opts.log.notice(`reconfigured: ${added} paths added, ${removed} removed, reloaded: ${reloaded.join(', ') || 'none'}`);
+    this.publish(body);
+    return body;
+  }
+
+  /** Move a path to the current class of `name`; a check in flight on the old binding drains it. */
+  private rebind(p: DaemonPath, name: string): void {
+    const old = p.checker;
+    p.checker = this.host.registry.bind(name, p.device);
+    p.checkerName = name;
+    this.host.registry.unbind(old);
+  }
+
+  showPaths() {
+    return this.scheduler.paths().map((s) => {
+      const p = this.paths.get(s.key)!;
+      return {
+        device: s.key,
+        checker: p.checkerName,
+        state: s.state,
+        message: s.message,
+        interval: s.interval,
+        lastCheck: s.lastCheck === null ? null : new Date(s.lastCheck).toISOString(),
+        nextCheck: new Date(s.nextCheck).toISOString(),
+        checks: s.checks,
+      };
+    });
+  }
+
+  showCheckers() {
+    return this.host.registry.describe();
+  }
+
+  stats() {
+    const byState: Record<string, number> = {};
+    for (const s of this.scheduler.paths()) byState[s.state] = (byState[s.state] ?? 0) + 1;
+    return {
+      uptimeSeconds: Math.round((Date.now() - this.started) / 1000),
+      paths: this.paths.size,
+      pathsByState: byState,
+      checks: this.metrics.checks,
+      checksByState: Object.fromEntries(this.metrics.checksByState),
+      stateChanges: this.metrics.stateChanges,
+      pool: this.host.pool.stats(),
+      classes: this.host.registry.classes().length,
+      memory: { rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed },
+    };
+  }
+
+  metricsText(): string {
+    const pool = this.host.pool.stats();
+    return this.metrics.render({ paths: this.paths.size, classes: this.host.registry.classes().length, workers: pool.workers, busy: pool.busy, stuck: pool.stuck, replaced: pool.replaced });
+  }
+
+  get configFile(): string {
+    return this.config.file;
+  }
+
+  /** Graceful stop, bounded even with hung checks; resolves with the checks abandoned. */
+  stop(): Promise<number> {
+    this.stopping ??= (async () => {
+      this.scheduler.stop();
+      const { abandoned } = await this.host.close();
+      this.publish({ type: 'shutdown', abandoned });
+      this.opts.log.notice(`pathcheckd stopped; ${abandoned} checks abandoned`);
+      return abandoned;
+    })();
+    return this.stopping;
+  }
+}

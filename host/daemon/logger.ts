@@ -1,0 +1,45 @@
+/**
+ * Levelled logs, multipathd style: verbosity 0 (errors only) .. 6; `-v` raises it. On a terminal a
+ * readable line; otherwise one NDJSON object per line, for log collectors.
+ */
+export const LogLevel = { error: 0, warn: 1, notice: 2, info: 3, debug: 4 } as const;
+export type LogLevelName = keyof typeof LogLevel;
+
+export type LogSinkFn = (line: string) => void;
+
+export class Logger {
+  constructor(
+    public verbosity: number,
+    private readonly json: boolean,
+    private readonly sink: LogSinkFn = (l) => process.stderr.write(`${l}\n`),
+  ) {}
+
+  log(level: LogLevelName, msg: string, fields: Record<string, unknown> = {}): void {
+    if (LogLevel[level] > this.verbosity) return;
+    const time = new Date().toISOString();
+    if (this.json) {
+      this.sink(JSON.stringify({ time, level, msg, ...fields }));
+    } else {
+      const extra = Object.entries(fields)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join(' ');
+      this.sink(`${time} ${level.padEnd(6)} ${msg}${extra ? ` ${extra}` : ''}`);
+    }
+  }
+
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.log('error', msg, fields);
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.log('warn', msg, fields);
+  }
+  notice(msg: string, fields?: Record<string, unknown>): void {
+    this.log('notice', msg, fields);
+  }
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.log('info', msg, fields);
+  }
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.log('debug', msg, fields);
+  }
+}
