@@ -1,0 +1,66 @@
+import { ControlServer } from '../control/control-server.js';
+import { daemonHandler } from './commands.js';
+import { loadConfig } from './config/daemon-config.js';
+import { Daemon } from './daemon.js';
+import type { Logger } from './logger.js';
+
+export interface RunDaemonOptions {
+  readonly configFile: string;
+  readonly socketPath: string;
+  readonly log: Logger;
+  readonly defaultCheckerDir: string;
+  /** Extra verbosity from -v flags, on top of the config's. */
+  readonly extraVerbosity?: number;
+}
+
+export interface RunningDaemon {
+  readonly daemon: Daemon;
+  readonly server: ControlServer;
+  /** Graceful, bounded stop (idempotent); resolves with the checks abandoned. */
+  stop(): Promise<number>;
+  /** Re-read the config file and apply it; a bad file keeps the running config. */
+  reconfigure(): Promise<void>;
+  /** Resolves when the daemon has stopped, for whatever reason (signal, `shutdown` command). */
+  readonly stopped: Promise<number>;
+}
+
+/** Load the config, start the daemon and its control socket. A bad config throws ConfigError. */
+export async function runDaemon(opts: RunDaemonOptions): Promise<RunningDaemon> {
+  const config = await loadConfig(opts.configFile);
+  opts.log.verbosity = config.defaults.verbosity + (opts.extraVerbosity ?? 0);
+  const daemon = new Daemon({ config, log: opts.log, defaultCheckerDir: opts.defaultCheckerDir });
+  let stopping: Promise<number> | null = null;
+  let resolveStopped!: (n: number) => void;
+  const stopped = new Promise<number>((r) => (resolveStopped = r));
+  const stop = (): Promise<number> => {
+    stopping ??= (async () => {
+      const abandoned = await daemon.stop();
+      await server.close();
+      resolveStopped(abandoned);
+      return abandoned;
+    })();
+    return stopping;
+  };
+  const server = new ControlServer({
+    path: opts.socketPath,
+    handler: daemonHandler(daemon, () => void stop()),
+    log: (level, message) => opts.log[level](message),
+  });
+  daemon.on('event', (e) => server.publish(e));
+  await server.listen();
+  try {
+    await daemon.start();
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  opts.log.notice(`control socket ${opts.socketPath}`);
+  const reconfigure = async () => {
+    try {
+      await daemon.reconfigure(await loadConfig(opts.configFile));
+    } catch (e) {
+      opts.log.error(`reconfigure failed, keeping the running config: ${(e as Error).message}`);
+    }
+  };
+  return { daemon, server, stop, reconfigure, stopped };
+}

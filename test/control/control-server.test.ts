@@ -1,0 +1,375 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ControlClient, ControlRequestError } from '../../host/control/control-client.js';
+import { CommandError, ControlServer, type ControlHandler, type ControlLogLevel } from '../../host/control/control-server.js';
+
+let dir = '';
+let seq = 0;
+const sockPath = (): string => join(dir, `c${++seq}.sock`);
+const open: Array<{ close(): Promise<unknown> | unknown }> = [];
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pc-control-'));
+});
+afterEach(async () => {
+  for (const o of open.splice(0).reverse()) await o.close();
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Poll `pred` every 5 ms, for at most `ms`. */
+async function until(pred: () => boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (pred()) return true;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return pred();
+}
+
+/** A raw line client: what a person at `socat - UNIX-CONNECT:…` would see. */
+class Raw {
+  readonly lines: Array<Record<string, unknown>> = [];
+  private taken = 0;
+  private buf = '';
+  closed = false;
+  private constructor(readonly socket: net.Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      this.buf += d;
+      let nl: number;
+      while ((nl = this.buf.indexOf('\n')) >= 0) {
+        this.lines.push(JSON.parse(this.buf.slice(0, nl)) as Record<string, unknown>);
+        this.buf = this.buf.slice(nl + 1);
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => (this.closed = true));
+  }
+  static connect(path: string): Promise<Raw> {
+    return new Promise((resolve, reject) => {
+      const s = net.createConnection(path, () => {
+        s.off('error', reject);
+        const raw = new Raw(s);
+        open.push(raw);
+        resolve(raw);
+      });
+      s.once('error', reject);
+    });
+  }
+  send(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+  /** The next `n` lines not yet taken (waits up to 5 s). */
+  async next(n = 1): Promise<Array<Record<string, unknown>>> {
+    const want = this.taken + n;
+    if (!(await until(() => this.lines.length >= want))) throw new Error(`expected ${n} more line(s), have ${this.lines.slice(this.taken).length}`);
+    const out = this.lines.slice(this.taken, want);
+    this.taken = want;
+    return out;
+  }
+  async ask(line: string): Promise<Record<string, unknown>> {
+    this.send(`${line}\n`);
+    return (await this.next(1))[0]!;
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+const logs: Array<[ControlLogLevel, string]> = [];
+const handler: ControlHandler = async (req) => {
+  switch (req.command) {
+    case 'show paths':
+      return [{ dev: 'sim:ok', state: 'up' }];
+    case 'echo':
+      return req.args;
+    case 'explode':
+      throw new TypeError('kaboom');
+    case 'explode sync':
+      return (() => {
+        throw new Error('sync kaboom');
+      })();
+    case 'bigint':
+      return 1n;
+    default:
+      throw new CommandError(`unknown command '${req.command}'`);
+  }
+};
+
+async function start(opts: Partial<ConstructorParameters<typeof ControlServer>[0]> = {}): Promise<ControlServer> {
+  const server = new ControlServer({ path: sockPath(), handler, log: (l, m) => logs.push([l, m]), ...opts });
+  await server.listen();
+  open.push(server);
+  return server;
+}
+
+describe('control server: requests and responses', () => {
+  it('round trip, ids echoed (number, string, none)', async () => {
+    const server = await start();
+    const c = await Raw.connect(server.path);
+    expect(await c.ask('{"id": 1, "command": "show paths"}')).toEqual({ id: 1, ok: true, result: [{ dev: 'sim:ok', state: 'up' }] });
+    expect(await c.ask('{"id": "abc", "command": "echo", "x": [1, 2], "y": "z"}')).toEqual({ id: 'abc', ok: true, result: { x: [1, 2], y: 'z' } });
+    expect(await c.ask('{"command": "show   paths"}')).toEqual({ id: null, ok: true, result: [{ dev: 'sim:ok', state: 'up' }] });
+    // Blank lines are ignored; several requests in one write are answered in order.
+    c.send('\n\n{"id":10,"command":"echo","n":1}\n{"id":11,"command":"echo","n":2}\n{"id":12,"command":"echo","n":3}\n');
+    expect((await c.next(3)).map((l) => l.id)).toEqual([10, 11, 12]);
+  });
+
+  it('errors: malformed JSON, not an object, no command, unknown command', async () => {
+    const server = await start();
+    const c = await Raw.connect(server.path);
+    const bad = await c.ask('{"id": 1, "command": ');
+    expect(bad).toMatchObject({ id: null, ok: false });
+    expect(bad.error).toMatch(/^malformed JSON: .+/);
+    expect(await c.ask('[1, 2, 3]')).toEqual({ id: null, ok: false, error: 'request must be a JSON object' });
+    expect(await c.ask('42')).toEqual({ id: null, ok: false, error: 'request must be a JSON object' });
+    expect(await c.ask('{"id": 5, "comand": "show paths"}')).toEqual({ id: 5, ok: false, error: "request has no 'command' string" });
+    expect(await c.ask('{"id": 6, "command": "frobnicate paths"}')).toEqual({ id: 6, ok: false, error: "unknown command 'frobnicate paths'" });
+    expect(await c.ask('{"id": 7, "command": "show paths"}')).toMatchObject({ id: 7, ok: true });
+  });
+
+  it('a line longer than the maximum is refused, not buffered, and the next request on the connection is answered', async () => {
+    const server = await start();
+    const c = await Raw.connect(server.path);
+    const huge = `{"id": 1, "command": "echo", "blob": "${'x'.repeat(200_000)}"}`;
+    // The error comes as soon as the line passes the limit, before its newline is even sent.
+    c.send(huge.slice(0, 100_000));
+    expect((await c.next(1))[0]).toEqual({ id: null, ok: false, error: 'request line longer than 65536 bytes' });
+    c.send(`${huge.slice(100_000)}\n{"id": 2, "command": "echo", "after": true}\n`);
+    expect((await c.next(1))[0]).toEqual({ id: 2, ok: true, result: { after: true } });
+    // A whole over-long line in one write, then a valid request in the same write.
+    c.send(`${huge}\n{"id": 3, "command": "show paths"}\n`);
+    const [e, ok] = await c.next(2);
+    expect(e).toEqual({ id: null, ok: false, error: 'request line longer than 65536 bytes' });
+    expect(ok).toMatchObject({ id: 3, ok: true });
+    expect(c.lines).toHaveLength(4); // nothing else: one error per over-long line
+  });
+
+  it('the maximum line length is configurable', async () => {
+    const server = await start({ maxLine: 100 });
+    const c = await Raw.connect(server.path);
+    expect(await c.ask(`{"command":"echo","p":"${'y'.repeat(100)}"}`)).toEqual({ id: null, ok: false, error: 'request line longer than 100 bytes' });
+    expect(await c.ask('{"id":1,"command":"echo"}')).toEqual({ id: 1, ok: true, result: {} });
+  });
+
+  it('binary garbage and invalid UTF-8 get the malformed JSON error; the connection keeps working', async () => {
+    const server = await start();
+    const c = await Raw.connect(server.path);
+    const junk = Buffer.alloc(4096);
+    let x = 12345;
+    for (let i = 0; i < junk.length; i++) {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      junk[i] = x >> 16 === 0x0a ? 0 : (x >> 16) & 0xff;
+    }
+    for (let i = 0; i < junk.length; i++) if (junk[i] === 0x0a) junk[i] = 0;
+    c.send(Buffer.concat([junk, Buffer.from('\n')]));
+    c.send(Buffer.from([0x7b, 0xc3, 0x28, 0x7d, 0x0a])); // '{', invalid 2-byte sequence, '}'
+    c.send(Buffer.from([0x00, 0x01, 0x02, 0x1b, 0x5b, 0x41, 0x0d, 0x0a])); // control characters, valid UTF-8
+    const [a, b, d] = await c.next(3);
+    expect(a).toEqual({ id: null, ok: false, error: 'malformed JSON: invalid UTF-8' });
+    expect(b).toEqual({ id: null, ok: false, error: 'malformed JSON: invalid UTF-8' });
+    expect(d).toMatchObject({ id: null, ok: false });
+    expect(d!.error).toMatch(/^malformed JSON: [^\u0000-\u001f]+$/);
+    expect(await c.ask('{"id":1,"command":"show paths"}')).toMatchObject({ id: 1, ok: true });
+  });
+
+  it('a handler exception is an internal error, logged, and the server keeps serving this and other clients', async () => {
+    logs.length = 0;
+    const server = await start();
+    const a = await Raw.connect(server.path);
+    const b = await Raw.connect(server.path);
+    expect(await a.ask('{"id":1,"command":"explode"}')).toEqual({ id: 1, ok: false, error: 'internal error: kaboom' });
+    expect(await a.ask('{"id":2,"command":"explode sync"}')).toEqual({ id: 2, ok: false, error: 'internal error: sync kaboom' });
+    expect(await a.ask('{"id":3,"command":"bigint"}')).toMatchObject({ id: 3, ok: false, error: expect.stringMatching(/^internal error: result is not JSON: /) });
+    expect(await b.ask('{"id":9,"command":"show paths"}')).toMatchObject({ id: 9, ok: true });
+    expect(await a.ask('{"id":4,"command":"show paths"}')).toMatchObject({ id: 4, ok: true });
+    expect(logs.filter(([l]) => l === 'error').map(([, m]) => m)).toEqual([
+      "client 1: command 'explode' failed: kaboom",
+      "client 1: command 'explode sync' failed: sync kaboom",
+      expect.stringContaining("client 1: command 'bigint' failed: result is not JSON"),
+    ]);
+    expect(server.stats()).toMatchObject({ clients: 2, listening: true });
+  });
+
+  it("one client's slow command holds only that client's later requests, in order; other clients go on", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const server = await start({
+      handler: async (req) => {
+        if (req.command === 'slow') await gate;
+        return req.command;
+      },
+    });
+    const a = await Raw.connect(server.path);
+    const b = await Raw.connect(server.path);
+    a.send('{"id":1,"command":"slow"}\n{"id":2,"command":"fast"}\n');
+    expect(await b.ask('{"id":1,"command":"fast"}')).toEqual({ id: 1, ok: true, result: 'fast' });
+    expect(a.lines).toEqual([]);
+    release();
+    expect(await a.next(2)).toEqual([
+      { id: 1, ok: true, result: 'slow' },
+      { id: 2, ok: true, result: 'fast' },
+    ]);
+  });
+
+  it('a client that sends its requests and EOF still gets every answer', async () => {
+    const server = await start();
+    const c = await Raw.connect(server.path);
+    c.socket.end('{"id":1,"command":"echo","a":1}\n{"id":2,"command":"show paths"}');
+    expect(await until(() => c.closed)).toBe(true);
+    expect(c.lines.map((l) => l.id)).toEqual([1, 2]);
+    expect(await until(() => server.stats().clients === 0)).toBe(true);
+  });
+
+  it('ControlClient: results, the server error text as the rejection, ids matched', async () => {
+    const server = await start();
+    const client = await ControlClient.connect(server.path, { timeoutMs: 2000 });
+    open.push(client);
+    const [r1, r2, r3] = await Promise.allSettled([client.request('show paths'), client.request('echo', { k: 'v' }), client.request('nope')]);
+    expect(r1).toEqual({ status: 'fulfilled', value: [{ dev: 'sim:ok', state: 'up' }] });
+    expect(r2).toEqual({ status: 'fulfilled', value: { k: 'v' } });
+    expect(r3.status).toBe('rejected');
+    const err = (r3 as PromiseRejectedResult).reason as Error;
+    expect(err).toBeInstanceOf(ControlRequestError);
+    expect(err.message).toBe("unknown command 'nope'");
+    // A request too long for the server gets its (id-less) error, matched to it by order.
+    await expect(client.request('echo', { blob: 'z'.repeat(70_000) })).rejects.toThrow('request line longer than 65536 bytes');
+    expect(await client.request('echo', { after: 1 })).toEqual({ after: 1 });
+    await client.close();
+    await expect(client.request('show paths')).rejects.toThrow(/closed/);
+  });
+
+  it('ControlClient.connect: a missing socket is ENOENT, promptly', async () => {
+    await expect(ControlClient.connect(join(dir, 'nobody.sock'), { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('control server: the socket file', () => {
+  it('is created with mode 0600 and removed on close', async () => {
+    const server = await start();
+    const st = lstatSync(server.path);
+    expect(st.isSocket()).toBe(true);
+    expect(st.mode & 0o777).toBe(0o600);
+    await server.close();
+    expect(existsSync(server.path)).toBe(false);
+    await server.close(); // idempotent
+  });
+
+  it('a second server on a live path refuses and leaves the first one working', async () => {
+    const first = await start();
+    const second = new ControlServer({ path: first.path, handler });
+    await expect(second.listen()).rejects.toThrow(`control socket ${first.path} is in use: a live server answers there`);
+    const c = await Raw.connect(first.path);
+    expect(await c.ask('{"id":1,"command":"show paths"}')).toMatchObject({ ok: true });
+    expect(lstatSync(first.path).isSocket()).toBe(true);
+  });
+
+  it('a stale socket file (its server died) is replaced; a path that is not a socket is refused', async () => {
+    const path = sockPath();
+    // A server process that exits without closing leaves its socket file behind, as a crashed daemon does.
+    const r = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.exit(0))`], { timeout: 10_000 });
+    expect(r.status).toBe(0);
+    expect(lstatSync(path).isSocket()).toBe(true);
+    logs.length = 0;
+    const server = await start({ path });
+    expect(logs).toContainEqual(['info', `removed stale control socket ${path}`]);
+    const c = await Raw.connect(path);
+    expect(await c.ask('{"id":1,"command":"show paths"}')).toMatchObject({ ok: true });
+    expect(lstatSync(path).mode & 0o777).toBe(0o600);
+    await server.close();
+
+    const file = join(dir, 'plain-file');
+    writeFileSync(file, 'keep me');
+    await expect(new ControlServer({ path: file, handler }).listen()).rejects.toThrow(`${file} exists and is not a socket; not replacing it`);
+    expect(existsSync(file)).toBe(true);
+  });
+});
+
+describe('control server: watch, publish, close', () => {
+  it('events go only to clients that sent watch', async () => {
+    const server = await start();
+    const w = await Raw.connect(server.path);
+    const other = await Raw.connect(server.path);
+    expect(await w.ask('{"id":1,"command":"watch"}')).toEqual({ id: 1, ok: true, result: 'watching' });
+    expect(await other.ask('{"id":1,"command":"show paths"}')).toMatchObject({ ok: true });
+    expect(server.publish({ type: 'state', path: 'sim:ok', state: 'down' })).toBe(1);
+    expect(await w.next(1)).toEqual([{ event: { type: 'state', path: 'sim:ok', state: 'down' } }]);
+    expect(server.stats()).toMatchObject({ clients: 2, watchers: 1, published: 1 });
+    w.close();
+    expect(await until(() => server.stats().watchers === 0)).toBe(true);
+    expect(other.lines).toHaveLength(1);
+  });
+
+  it('slow reader: a watcher that never reads is dropped with the queue-full reason; other clients and watchers carry on', async () => {
+    logs.length = 0;
+    const server = await start();
+    const slow = await Raw.connect(server.path);
+    const good = await Raw.connect(server.path);
+    const asker = await Raw.connect(server.path);
+    expect(await slow.ask('{"command":"watch"}')).toMatchObject({ ok: true, result: 'watching' });
+    expect(await good.ask('{"command":"watch"}')).toMatchObject({ ok: true, result: 'watching' });
+    slow.socket.pause(); // never reads again
+    const pad = 'p'.repeat(100);
+    let published = 0;
+    let answered = 0;
+    const deadline = Date.now() + 20_000;
+    // Publish in bounded bursts; the loop is bounded by count and by time.
+    while (server.stats().droppedClients['queue-full'] === 0 && published < 200_000 && Date.now() < deadline) {
+      for (let i = 0; i < 100; i++) server.publish({ seq: published++, pad });
+      if (published % 300 === 0) {
+        expect(await asker.ask(`{"id":${published},"command":"show paths"}`)).toMatchObject({ id: published, ok: true });
+        answered++;
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(server.stats().droppedClients['queue-full']).toBe(1);
+    expect(logs).toContainEqual(['warn', 'client 1 dropped: outgoing queue full (1024 messages)']);
+    slow.socket.resume(); // its end of the connection only learns of the drop by reading
+    expect(await until(() => slow.closed)).toBe(true);
+    expect(answered).toBeGreaterThan(0);
+    // The good watcher gets every event, in order; publishing goes on after the drop.
+    for (let i = 0; i < 100; i++) server.publish({ seq: published++, pad });
+    expect(await until(() => good.lines.length === published + 1, 10_000)).toBe(true);
+    const seqs = good.lines.slice(1).map((l) => (l.event as { seq: number }).seq);
+    expect(seqs.every((s, i) => s === i)).toBe(true);
+    expect(await asker.ask('{"id":"last","command":"show paths"}')).toMatchObject({ id: 'last', ok: true });
+    expect(server.stats()).toMatchObject({ clients: 2, watchers: 1 });
+  });
+
+  it('close() drops every client and removes the socket; a late answer is a dropped, counted write', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started = false;
+    const server = await start({
+      handler: async () => {
+        started = true;
+        await gate;
+        return 'late';
+      },
+    });
+    const a = await Raw.connect(server.path);
+    const w = await Raw.connect(server.path);
+    expect(await w.ask('{"command":"watch"}')).toMatchObject({ ok: true });
+    a.send('{"id":1,"command":"slow"}\n');
+    expect(await until(() => started)).toBe(true);
+    await server.close();
+    expect(existsSync(server.path)).toBe(false);
+    expect(await until(() => a.closed && w.closed)).toBe(true);
+    release();
+    await gate;
+    await new Promise((r) => setImmediate(r));
+    expect(server.publish({ after: 'close' })).toBe(0);
+    expect(server.stats()).toMatchObject({
+      listening: false,
+      clients: 0,
+      watchers: 0,
+      droppedWrites: 1,
+      droppedClients: { 'server-closing': 2, 'queue-full': 0 },
+    });
+    await expect(server.listen()).rejects.toThrow(/listen\(\) needs a new server/);
+  });
+});

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import {
+  LineReader,
+  encodeError,
+  encodeEvent,
+  encodeRequest,
+  encodeResult,
+  oneLine,
+  parseRequestLine,
+  parseServerLine,
+} from '../../host/control/protocol.js';
+
+describe('control protocol: request lines', () => {
+  it('parses a request: id, command (verb words, single-spaced), every other member as args', () => {
+    expect(parseRequestLine('{"id": 7, "command": "  show   paths ", "format": "%d %t"}')).toEqual({
+      ok: true,
+      request: { id: 7, command: 'show paths', args: { format: '%d %t' } },
+    });
+    expect(parseRequestLine(Buffer.from('{"id":"a","command":"watch"}\r'))).toEqual({ ok: true, request: { id: 'a', command: 'watch', args: {} } });
+    expect(parseRequestLine('{"command":"show paths"}')).toEqual({ ok: true, request: { id: null, command: 'show paths', args: {} } });
+  });
+
+  it('refuses with the exact one-line errors', () => {
+    const bad = parseRequestLine('{"command": ');
+    expect(bad).toMatchObject({ ok: false, id: null });
+    expect(bad && !bad.ok && bad.error).toMatch(/^malformed JSON: \S/);
+    expect(parseRequestLine('[1,2]')).toEqual({ ok: false, id: null, error: 'request must be a JSON object' });
+    expect(parseRequestLine('"show paths"')).toEqual({ ok: false, id: null, error: 'request must be a JSON object' });
+    expect(parseRequestLine('null')).toEqual({ ok: false, id: null, error: 'request must be a JSON object' });
+    expect(parseRequestLine('{"id": 3}')).toEqual({ ok: false, id: 3, error: "request has no 'command' string" });
+    expect(parseRequestLine('{"id": 3, "command": 5}')).toEqual({ ok: false, id: 3, error: "request has no 'command' string" });
+    expect(parseRequestLine('{"id": 3, "command": "   "}')).toEqual({ ok: false, id: 3, error: "request has no 'command' string" });
+    expect(parseRequestLine('{"id": {}, "command": "x"}')).toEqual({ ok: false, id: null, error: "request 'id' must be a number or a string" });
+  });
+
+  it('binary garbage and invalid UTF-8 are malformed JSON, in one printable line', () => {
+    const invalid = parseRequestLine(Buffer.from([0xff, 0xfe, 0x7b, 0x80]));
+    expect(invalid).toEqual({ ok: false, id: null, error: 'malformed JSON: invalid UTF-8' });
+    const garbage = parseRequestLine(Buffer.from([0x00, 0x01, 0x02, 0x1b, 0x0d, 0x41, 0x07]));
+    expect(garbage).toMatchObject({ ok: false, id: null });
+    const error = garbage && !garbage.ok ? garbage.error : '';
+    expect(error.startsWith('malformed JSON: ')).toBe(true);
+    expect(error).not.toMatch(/[\u0000-\u001f\u007f]/);
+  });
+
+  it('blank lines are not requests', () => {
+    expect(parseRequestLine('')).toBeNull();
+    expect(parseRequestLine(' \t\r')).toBeNull();
+  });
+
+  it('encodes responses and events as single lines; ids echoed, null when absent', () => {
+    expect(encodeResult(4, { a: 'x\ny' })).toBe('{"id":4,"ok":true,"result":{"a":"x\\ny"}}\n');
+    expect(encodeResult(null, undefined)).toBe('{"id":null,"ok":true,"result":null}\n');
+    expect(encodeError('q', 'bad\nthing')).toBe('{"id":"q","ok":false,"error":"bad\\\\u000athing"}\n');
+    expect(encodeEvent({ type: 'up' })).toBe('{"event":{"type":"up"}}\n');
+    expect(() => encodeResult(1, { n: 1n })).toThrow();
+    expect(encodeRequest(1, 'show paths', { verbose: true })).toBe('{"id":1,"command":"show paths","verbose":true}\n');
+    expect(() => encodeRequest(1, 'x', { id: 2 })).toThrow(/may not be named/);
+    expect(oneLine('a\r\nb')).toBe('a\\u000d\\u000ab');
+  });
+
+  it('parses what the server sends', () => {
+    expect(parseServerLine('{"id":1,"ok":true,"result":[1]}')).toEqual({ kind: 'result', id: 1, result: [1] });
+    expect(parseServerLine('{"id":null,"ok":false,"error":"e"}')).toEqual({ kind: 'error', id: null, error: 'e' });
+    expect(parseServerLine('{"event":{"t":1}}')).toEqual({ kind: 'event', event: { t: 1 } });
+    expect(parseServerLine('nonsense')).toBeNull();
+  });
+});
+
+describe('control protocol: LineReader', () => {
+  function reader(max: number) {
+    const out: string[] = [];
+    const r = new LineReader(max, (l) => out.push(l.toString()), () => out.push('<overlong>'));
+    return { r, out };
+  }
+
+  it('splits lines across chunk boundaries', () => {
+    const { r, out } = reader(100);
+    r.feed(Buffer.from('ab'));
+    r.feed(Buffer.from('c\nde'));
+    r.feed(Buffer.from('f\n\ng'));
+    expect(out).toEqual(['abc', 'def', '']);
+    r.end();
+    expect(out).toEqual(['abc', 'def', '', 'g']);
+  });
+
+  it('a line of exactly maxLine bytes passes; one byte more is reported once and discarded to the newline, unbuffered', () => {
+    const { r, out } = reader(8);
+    r.feed(Buffer.from('12345678\n'));
+    expect(out).toEqual(['12345678']);
+    r.feed(Buffer.from('123456789\nok\n'));
+    expect(out).toEqual(['12345678', '<overlong>', 'ok']);
+    // Unterminated: reported as soon as it passes the limit, then nothing is held.
+    r.feed(Buffer.from('1234567'));
+    r.feed(Buffer.from('89'));
+    expect(out.at(-1)).toBe('<overlong>');
+    expect(r.buffered).toBe(0);
+    for (let i = 0; i < 100; i++) r.feed(Buffer.alloc(1000, 0x41));
+    expect(r.buffered).toBe(0);
+    r.feed(Buffer.from('tail\nnext\n'));
+    expect(out.slice(-2)).toEqual(['<overlong>', 'next']);
+    expect(out.filter((l) => l === '<overlong>')).toHaveLength(2);
+  });
+});
