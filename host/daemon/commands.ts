@@ -4,7 +4,7 @@ import { loadConfig } from './config/daemon-config.js';
 import { DaemonCommandError, type Daemon } from './daemon.js';
 
 /** The verbs pathcheckd answers on its control socket (`watch` is the server's own). */
-export const COMMANDS = ['show paths', 'show checkers', 'show stats', 'show metrics', 'add path', 'del path', 'reconfigure', 'fault', 'shutdown'] as const;
+export const COMMANDS = ['show paths', 'show checkers', 'show stats', 'show metrics', 'add path', 'del path', 'reconfigure', 'reload checker', 'fault', 'shutdown'] as const;
 
 function stringArg(req: ControlRequest, name: string, required: true): string;
 function stringArg(req: ControlRequest, name: string, required: false): string | undefined;
@@ -43,6 +43,10 @@ export function daemonHandler(daemon: Daemon, onShutdown: () => void): ControlHa
         }
         case 'reconfigure':
           return await daemon.reconfigure(await loadConfig(daemon.configFile));
+        case 'reload checker': {
+          const name = stringArg(req, 'name', true);
+          return { checker: name, version: await daemon.reloadChecker(name) };
+        }
         case 'fault': {
           const spec = stringArg(req, 'spec', true);
           const scenario = stringArg(req, 'scenario', true);

@@ -225,6 +225,20 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     return body;
   }
 
+  /**
+   * Hot-reload a checker from its file even if unchanged: a new class version serves every path at
+   * once, the old one drains and unloads when its last check ends (DESIGN.md invariant 7).
+   */
+  async reloadChecker(name: string): Promise<number> {
+    if (this.host.registry.current(name) === undefined) throw new DaemonCommandError(`checker '${name}' is not loaded`);
+    this.loadedSha.delete(name);
+    await this.ensureChecker(name, true);
+    for (const p of this.paths.values()) if (p.checkerName === name) this.rebind(p, name);
+    const version = this.host.registry.current(name)!.version;
+    this.opts.log.notice(`checker ${name} hot-reloaded: version ${version}`);
+    return version;
+  }
+
   /** Move a path to the current class of `name`; a check in flight on the old binding drains it. */
   private rebind(p: DaemonPath, name: string): void {
     const old = p.checker;

@@ -54,11 +54,11 @@ describe('pathcheck check', () => {
     oneLineError(runCli(['check']), 'check: expected exactly one device, got 0');
     const unknown = runCli(['frobnicate']);
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toBe("pathcheck: unknown command 'frobnicate' (commands: check, checkers)\n");
+    expect(unknown.stderr).toBe("pathcheck: unknown command 'frobnicate' (commands: check, checkers, show, add, del, fault, reconfigure, reload, watch, shutdown)\n");
   });
 
   it('--help on every command', () => {
-    for (const args of [['--help'], ['check', '--help'], ['checkers', '--help']]) {
+    for (const args of [['--help'], ['check', '--help'], ['checkers', '--help'], ['scenarios', '--help'], ['show', '--help']]) {
       const r = runCli(args);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/^usage: pathcheck/);

@@ -1,0 +1,165 @@
+import { ControlClient, watch } from '../../control/control-client.js';
+import { defaultSocketPath } from '../../daemon/socket-path.js';
+import { parseOptions } from '../parse-options.js';
+import { formatTable } from '../table.js';
+import { UsageError } from '../usage-error.js';
+
+export const CONTROL_HELP = `usage: pathcheck [--socket PATH] <verb...> [--json]
+
+Talk to a running pathcheckd over its control socket (default ${defaultSocketPath()}).
+
+  show paths                       every path: device, checker, state, message, interval, last/next check
+  show checkers                    checker classes: version, ABI, sha256, refcount, contexts, in-flight, state
+  show stats                       counters
+  show metrics                     Prometheus text
+  add path <spec> [--checker C]    start checking a path
+  del path <spec>                  stop checking a path
+  fault <sim-device> <scenario>    change a simulated device's behaviour, e.g. fault sim:ok?id=a standby
+  reconfigure                      re-read the daemon's config (changed checkers are hot-reloaded)
+  reload checker <name>            hot-reload a checker: new version at once, the old one drains
+  watch [--reconnect]              stream events; with --reconnect, survive daemon restarts
+  shutdown                         stop the daemon
+
+Exit status: 0 ok, 1 cannot reach the daemon, 2 bad usage or the daemon refused the command.`;
+
+/** A failure to reach the daemon: exit 1 (the command itself may be fine). */
+export class UnreachableError extends Error {
+  override readonly name = 'UnreachableError';
+}
+
+type Out = (line: string) => void;
+
+interface Parsed {
+  readonly command: string;
+  readonly args: Record<string, string>;
+}
+
+/** Map CLI words onto a control request. */
+function request(words: string[], checker: string | undefined): Parsed {
+  const [a, b, ...rest] = words;
+  const need = (n: number, usage: string) => {
+    if (words.length !== n) throw new UsageError(`usage: pathcheck ${usage}`);
+  };
+  switch (a) {
+    case 'show':
+      if (b !== 'paths' && b !== 'checkers' && b !== 'stats' && b !== 'metrics') throw new UsageError(`show: expected paths, checkers, stats or metrics, got '${b ?? ''}'`);
+      need(2, `show ${b}`);
+      return { command: `show ${b}`, args: {} };
+    case 'add':
+    case 'del':
+      if (b !== 'path') throw new UsageError(`${a}: expected 'path', got '${b ?? ''}'`);
+      need(3, `${a} path <spec>`);
+      return { command: `${a} path`, args: { spec: rest[0]!, ...(a === 'add' && checker !== undefined && { checker }) } };
+    case 'fault':
+      need(3, 'fault <sim-device> <scenario>');
+      return { command: 'fault', args: { spec: b!, scenario: rest[0]! } };
+    case 'reload':
+      if (b !== 'checker') throw new UsageError(`reload: expected 'checker', got '${b ?? ''}'`);
+      need(3, 'reload checker <name>');
+      return { command: 'reload checker', args: { name: rest[0]! } };
+    case 'reconfigure':
+    case 'shutdown':
+      need(1, a);
+      return { command: a, args: {} };
+    default:
+      throw new UsageError(`unknown command '${a}' (commands: check, checkers, show, add, del, fault, reconfigure, reload, watch, shutdown)`);
+  }
+}
+
+async function connect(socket: string): Promise<ControlClient> {
+  try {
+    return await ControlClient.connect(socket, { timeoutMs: 5000 });
+  } catch (e) {
+    throw new UnreachableError((e as Error).message);
+  }
+}
+
+export async function controlCommand(argv: string[], out: Out): Promise<number> {
+  const { values, positionals } = parseOptions('pathcheck', argv, {
+    socket: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    checker: { type: 'string' },
+    reconnect: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
+  if (values.help) {
+    out(CONTROL_HELP);
+    return 0;
+  }
+  const socket = values.socket ?? defaultSocketPath();
+  if (positionals[0] === 'watch') {
+    if (positionals.length !== 1) throw new UsageError('usage: pathcheck watch [--reconnect]');
+    return watchCommand(socket, values.reconnect, values.json, out);
+  }
+  const req = request(positionals, values.checker);
+  const client = await connect(socket);
+  try {
+    const result = await client.request(req.command, req.args).catch((e: Error) => {
+      throw new UsageError(`${req.command}: ${e.message}`);
+    });
+    for (const line of render(req.command, result, values.json)) out(line);
+    return 0;
+  } finally {
+    await client.close();
+  }
+}
+
+async function watchCommand(socket: string, reconnect: boolean, json: boolean, out: Out): Promise<number> {
+  const handle = watch(socket, (e) => out(json ? JSON.stringify(e) : describeEvent(e as Record<string, unknown>)), {
+    reconnect,
+    onState: (s, err) => process.stderr.write(`pathcheck: watch ${s}${err ? `: ${err.message}` : ''}\n`),
+  });
+  const stop = () => void handle.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await handle.done;
+    return 0;
+  } catch (e) {
+    throw new UnreachableError((e as Error).message);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+/** One event as one readable line: time, type, then its fields. */
+export function describeEvent(e: Record<string, unknown>): string {
+  const { seq, time, type, ...rest } = e;
+  const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return [String(time ?? ''), `#${String(seq ?? '')}`, String(type), ...fields].join(' ');
+}
+
+function render(command: string, result: unknown, json: boolean): string[] {
+  if (json) return [JSON.stringify(result)];
+  switch (command) {
+    case 'show paths': {
+      const rows = (result as Record<string, unknown>[]).map((p) => [
+        String(p.device),
+        String(p.checker),
+        String(p.state),
+        String(p.message),
+        `${String(p.interval)}s`,
+        clock(p.lastCheck),
+        clock(p.nextCheck),
+      ]);
+      return formatTable(['DEVICE', 'CHECKER', 'STATE', 'MESSAGE', 'INTERVAL', 'LAST CHECK', 'NEXT CHECK'], rows, ['INTERVAL']);
+    }
+    case 'show checkers': {
+      const rows = (result as Record<string, unknown>[]).map((c) =>
+        [c.name, c.version, c.abiVersion, c.state, c.refcount, c.checkers, c.contexts, c.inFlight, String(c.sha256).slice(0, 16)].map(String),
+      );
+      return formatTable(['NAME', 'VERSION', 'ABI', 'STATE', 'REFCOUNT', 'PATHS', 'CONTEXTS', 'IN-FLIGHT', 'SHA256'], rows, ['VERSION', 'ABI', 'REFCOUNT', 'PATHS', 'CONTEXTS', 'IN-FLIGHT']);
+    }
+    case 'show metrics':
+      return [String(result).trimEnd()];
+    case 'show stats':
+      return JSON.stringify(result, null, 2).split('\n');
+    default:
+      return [typeof result === 'string' ? result : JSON.stringify(result)];
+  }
+}
+
+function clock(iso: unknown): string {
+  return typeof iso === 'string' ? iso.slice(11, 19) : '-';
+}
