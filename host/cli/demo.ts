@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '../daemon/logger.js';
-import { runDaemon } from '../daemon/run-daemon.js';
+import { runDaemon } from '../control/run-daemon.js';
 import type { DaemonEvent } from '../daemon/daemon-event.js';
 import { describeEvent } from './commands/control-verbs.js';
 import { CHECKERS_DIR, PACKAGE_ROOT } from './package-paths.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Logger } from '../daemon/logger.js';
-import { runDaemon } from '../daemon/run-daemon.js';
+import { runDaemon } from '../control/run-daemon.js';
 import { defaultSocketPath } from '../daemon/socket-path.js';
 import { CHECKERS_DIR } from './package-paths.js';
 import { parseOptions, positiveInt } from './parse-options.js';

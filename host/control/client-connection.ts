@@ -17,6 +17,10 @@ import { DEFAULT_MAX_LINE, LineReader, encodeError, overlongLineError, parseRequ
  *   listeners this object added, the socket itself, the line buffer, the request inbox, the
  *   outgoing queue, and (through `onClose`) the server's record of the client and its watch
  *   subscription. This object starts no timers.
+ *
+ * EOF from the client (it shut down its sending side) ends the session once every request it sent
+ * is answered and flushed: `echo '{"command":"show paths"}' | socat - UNIX-CONNECT:…` works. This
+ * holds for watchers too; a client that wants events keeps its side open.
  */
 
 export type CloseKind = 'peer-closed' | 'queue-full' | 'socket-error' | 'server-closing' | 'kicked';

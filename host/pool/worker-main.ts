@@ -3,7 +3,7 @@ import { attachDevice } from '../backends/device-spec.js';
 import type { Device } from '../backends/device.js';
 import { Deadline } from '../backends/deadline.js';
 import { DeviceNamespace } from '../shim/device-namespace.js';
-import { ContextField, CONTEXT_FIELDS } from '../registry/context-table.js';
+import { ContextField, CONTEXT_FIELDS } from './context-layout.js';
 import { DoneKind, DoneRing } from './done-ring.js';
 import { Job, JOB_FIELDS, JobQueue } from './job-queue.js';
 import { PluginInstance } from './plugin-instance.js';

@@ -1,12 +1,11 @@
+import { CONTEXT_FIELDS, ContextField } from '../pool/context-layout.js';
+
 /** A context slot and the generation it was handed out in: what a job carries (DESIGN.md invariant 3). */
 export interface ContextHandle {
   readonly slot: number;
   readonly gen: number;
 }
 
-/** Per-slot fields in shared memory; host worker threads read GEN and DEVICE (see pool/worker-main). */
-export const ContextField = { GEN: 0, HOLDERS: 1, DEVICE: 2 } as const;
-export const CONTEXT_FIELDS = 3;
 const GEN = ContextField.GEN;
 const HOLDERS = ContextField.HOLDERS;
 const FIELDS = CONTEXT_FIELDS;

@@ -1,4 +1,3 @@
-import * as require_fs from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -48,12 +47,19 @@ async function until(pred: () => boolean, ms: number): Promise<boolean> {
   return pred();
 }
 
-/** One client connection driven by `script`; resolves when its socket has closed. */
-function client(path: string, script: (s: net.Socket, onData: (fn: (chunk: Buffer) => void) => void) => void): Promise<void> {
+/**
+ * One client connection driven by `script`; resolves when its socket has closed. With `maxLifeMs`
+ * the client leaves by then whatever its script waits for, so no client outlives the storm.
+ */
+function client(path: string, script: (s: net.Socket, onData: (fn: (chunk: Buffer) => void) => void) => void, maxLifeMs?: number): Promise<void> {
   return new Promise((resolve) => {
     const s = net.createConnection(path);
+    const life = maxLifeMs === undefined ? null : setTimeout(() => s.destroy(), maxLifeMs);
     s.on('error', () => {}); // ECONNRESET / EPIPE are what this test is about
-    s.on('close', () => resolve());
+    s.on('close', () => {
+      if (life) clearTimeout(life);
+      resolve();
+    });
     s.on('connect', () =>
       script(s, (fn) => {
         s.on('data', fn);
@@ -137,9 +143,7 @@ describe('control socket stress (seed 2)', () => {
           await client(path, kind);
         }
       };
-      const dbg = setInterval(() => require_fs.appendFileSync('/tmp/dbg.log', ['DBG', started, JSON.stringify(server.stats()), JSON.stringify(countByType(process.getActiveResourcesInfo()))].join(' ') + '\n'), 1000);
       await Promise.all(Array.from({ length: 32 }, cycler));
-      clearInterval(dbg);
       const cycleSeconds = (performance.now() - t0) / 1000;
       const cyclesPerSecond = Math.round(started / cycleSeconds);
       expect(started).toBe(CYCLES);
@@ -152,7 +156,7 @@ describe('control socket stress (seed 2)', () => {
       let published = 0;
       const publisher = (async () => {
         const pad = 'e'.repeat(64);
-        for (let burst = 0; burst < 20_000 && publishing && Date.now() < stormEnd; burst++) {
+        for (let burst = 0; burst < 1_000_000 && publishing && Date.now() < stormEnd + 5_000; burst++) {
           for (let i = 0; i < 50; i++) server.publish({ seq: published++, pad });
           await tick();
         }
@@ -201,7 +205,7 @@ describe('control socket stress (seed 2)', () => {
       const stormer = async (): Promise<void> => {
         for (let n = 0; n < 400 && Date.now() < stormEnd; n++) {
           stormClients++;
-          await client(path, leave[Math.floor(random() * leave.length)]!);
+          await client(path, leave[Math.floor(random() * leave.length)]!, 200);
         }
       };
       await Promise.all(Array.from({ length: 16 }, stormer));
@@ -216,14 +220,17 @@ describe('control socket stress (seed 2)', () => {
       expect(logLevels.error).toBe(0);
       await server.close();
 
-      // Every handle, request and timer the test and the server made is gone.
-      const settled = await until(() => {
+      // Every handle, request and timer the test and the server made is gone. Timers are compared
+      // as "no more than before": one of the runner's own may have fired meanwhile.
+      const leftOver = (): string[] => {
         const now = countByType(process.getActiveResourcesInfo());
-        return Object.keys({ ...now, ...resourcesBefore }).every((t) => (now[t] ?? 0) === (resourcesBefore[t] ?? 0));
-      }, 5_000);
+        return Object.keys({ ...now, ...resourcesBefore }).filter((t) =>
+          t === 'Timeout' ? (now[t] ?? 0) > (resourcesBefore[t] ?? 0) : (now[t] ?? 0) !== (resourcesBefore[t] ?? 0),
+        );
+      };
+      await until(() => leftOver().length === 0, 5_000);
       const resourcesAfter = countByType(process.getActiveResourcesInfo());
-      expect(settled, `resources before ${JSON.stringify(resourcesBefore)}, after ${JSON.stringify(resourcesAfter)}`).toBe(true);
-      expect(resourcesAfter).toEqual(resourcesBefore);
+      expect(leftOver(), `resources before ${JSON.stringify(resourcesBefore)}, after ${JSON.stringify(resourcesAfter)}`).toEqual([]);
 
       gc!();
       await tick();
@@ -244,5 +251,5 @@ describe('control socket stress (seed 2)', () => {
       process.off('uncaughtException', onFault);
       process.off('warning', onWarning);
     }
-  }, 20_000);
+  }, 120_000);
 });

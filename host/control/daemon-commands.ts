@@ -1,7 +1,7 @@
-import { CommandError, type ControlHandler, type ControlRequest } from '../control/control-server.js';
-import { ConfigError } from './config/config-error.js';
-import { loadConfig } from './config/daemon-config.js';
-import { DaemonCommandError, type Daemon } from './daemon.js';
+import { CommandError, type ControlHandler, type ControlRequest } from './control-server.js';
+import { ConfigError } from '../daemon/config/config-error.js';
+import { loadConfig } from '../daemon/config/daemon-config.js';
+import { DaemonCommandError, type Daemon } from '../daemon/daemon.js';
 
 /** The verbs pathcheckd answers on its control socket (`watch` is the server's own). */
 export const COMMANDS = ['show paths', 'show checkers', 'show stats', 'show metrics', 'add path', 'del path', 'reconfigure', 'reload checker', 'fault', 'shutdown'] as const;

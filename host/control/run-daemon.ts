@@ -1,8 +1,8 @@
-import { ControlServer } from '../control/control-server.js';
-import { daemonHandler } from './commands.js';
-import { loadConfig } from './config/daemon-config.js';
-import { Daemon } from './daemon.js';
-import type { Logger } from './logger.js';
+import { ControlServer } from './control-server.js';
+import { daemonHandler } from './daemon-commands.js';
+import { loadConfig } from '../daemon/config/daemon-config.js';
+import { Daemon } from '../daemon/daemon.js';
+import type { Logger } from '../daemon/logger.js';
 
 export interface RunDaemonOptions {
   readonly configFile: string;

@@ -1,0 +1,6 @@
+/**
+ * Per-context fields in a class's shared context table: the registry writes them, host worker
+ * threads read GEN (to refuse a stale handle) and DEVICE (which device the context checks).
+ */
+export const ContextField = { GEN: 0, HOLDERS: 1, DEVICE: 2 } as const;
+export const CONTEXT_FIELDS = 3;
