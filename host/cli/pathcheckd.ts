@@ -36,17 +36,24 @@ async function main(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`pathcheckd: unexpected argument '${positionals[0]}'`);
   const duration = values.duration === undefined ? undefined : positiveInt('pathcheckd', '--duration', values.duration);
   const log = new Logger(2, !(values.foreground || process.stderr.isTTY));
-  const running = await runDaemon({
+  // Signal handlers before the socket exists: a SIGTERM during start-up stops cleanly once started.
+  let running: Awaited<ReturnType<typeof runDaemon>> | null = null;
+  let stopRequested = false;
+  const stop = () => {
+    stopRequested = true;
+    void running?.stop();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', () => void running?.reconfigure());
+  running = await runDaemon({
     configFile: values.config,
     socketPath: values.socket ?? defaultSocketPath(),
     log,
     defaultCheckerDir: CHECKERS_DIR,
     extraVerbosity: values.v?.length ?? 0,
   });
-  const stop = () => void running.stop();
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  process.on('SIGHUP', () => void running.reconfigure());
+  if (stopRequested) void running.stop();
   if (duration !== undefined) setTimeout(stop, duration * 1000).unref();
   await running.stopped;
   return 0;

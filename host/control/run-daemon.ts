@@ -47,9 +47,11 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<RunningDaemon> 
     log: (level, message) => opts.log[level](message),
   });
   daemon.on('event', (e) => server.publish(e));
-  await server.listen();
+  // Paths are bound before the socket answers, so the first `show paths` already lists them and no
+  // command can arrive while the daemon is half started.
   try {
     await daemon.start();
+    await server.listen();
   } catch (e) {
     await stop();
     throw e;

@@ -9,7 +9,9 @@ import { CheckHost } from '../registry/check-host.js';
 import type { Checker } from '../registry/checker.js';
 import { result, type CheckResult } from '../registry/check-result.js';
 import { PathState, type PathStateName } from '../abi/path-state.js';
+import { hostMessage } from '../abi/message.js';
 import { checkerFor } from './config/checker-selection.js';
+import { ConfigError } from './config/config-error.js';
 import type { DaemonConfig } from './config/daemon-config.js';
 import type { DaemonEvent, DaemonEventBody } from './daemon-event.js';
 import type { Logger } from './logger.js';
@@ -22,6 +24,8 @@ interface DaemonPath {
   readonly device: Device;
   checkerName: string;
   checker: Checker;
+  /** The binding replaced by a hot reload while its check was still running: until that check ends, the path is pending. */
+  draining: Checker | null;
   readonly fromConfig: boolean;
 }
 
@@ -53,6 +57,8 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
   private readonly loadedSha = new Map<string, string>();
   private seq = 0;
   private stopping: Promise<number> | null = null;
+  /** start() completed: a failed start stops without announcing a shutdown. */
+  private running = false;
 
   constructor(private readonly opts: DaemonOptions) {
     super();
@@ -78,8 +84,16 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
   /** Load every checker the config uses, bind every path, start checking. */
   async start(): Promise<void> {
     await this.host.pool.ready();
-    for (const p of this.config.paths) await this.addPath(p.device, p.checker ?? checkerFor(this.config, p), true);
+    for (const p of this.config.paths) {
+      try {
+        await this.addPath(p.device, p.checker ?? checkerFor(this.config, p), true);
+      } catch (e) {
+        // A path the config names but the daemon cannot use is a config error, with its line.
+        throw new ConfigError(this.config.file, p.line, (e as Error).message);
+      }
+    }
     this.scheduler.start();
+    this.running = true;
     this.opts.log.notice(`pathcheckd started: ${this.paths.size} paths, ${this.host.pool.size} workers`);
   }
 
@@ -96,6 +110,9 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
   private check(key: string, timeoutMs: number): Promise<CheckResult> {
     const p = this.paths.get(key);
     if (p === undefined) return Promise.resolve(result(PathState.REMOVED, 'path removed', 0));
+    // At most one check per path in flight, across a hot reload too (DESIGN.md invariant 6).
+    if (p.draining?.running) return Promise.resolve(result(PathState.PENDING, hostMessage.pending(), 0));
+    p.draining = null;
     return this.host.runner.check(p.checker, timeoutMs);
   }
 
@@ -151,7 +168,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     await this.ensureChecker(name);
     if (this.paths.has(spec)) throw new DaemonCommandError(`path ${spec} already exists`);
     const checker = this.host.registry.bind(name, device);
-    this.paths.set(spec, { spec, device, checkerName: name, checker, fromConfig });
+    this.paths.set(spec, { spec, device, checkerName: name, checker, draining: null, fromConfig });
     this.scheduler.add(spec);
     this.publish({ type: 'path-added', path: spec, checker: name });
   }
@@ -245,6 +262,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     p.checker = this.host.registry.bind(name, p.device);
     p.checkerName = name;
     this.host.registry.unbind(old);
+    if (old.running) p.draining = old;
   }
 
   showPaths() {
@@ -297,8 +315,10 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     this.stopping ??= (async () => {
       this.scheduler.stop();
       const { abandoned } = await this.host.close();
-      this.publish({ type: 'shutdown', abandoned });
-      this.opts.log.notice(`pathcheckd stopped; ${abandoned} checks abandoned`);
+      if (this.running) {
+        this.publish({ type: 'shutdown', abandoned });
+        this.opts.log.notice(`pathcheckd stopped; ${abandoned} checks abandoned`);
+      }
       return abandoned;
     })();
     return this.stopping;
