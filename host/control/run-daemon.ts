@@ -41,17 +41,24 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<RunningDaemon> 
     })();
     return stopping;
   };
+  // The socket is claimed first (a second pathcheckd fails before it touches any device), but
+  // commands wait until the paths are bound: no command ever sees a half-started daemon.
+  let markStarted!: () => void;
+  const started = new Promise<void>((r) => (markStarted = r));
+  const handle = daemonHandler(daemon, () => void stop());
   const server = new ControlServer({
     path: opts.socketPath,
-    handler: daemonHandler(daemon, () => void stop()),
+    handler: async (req, client) => {
+      await started;
+      return handle(req, client);
+    },
     log: (level, message) => opts.log[level](message),
   });
   daemon.on('event', (e) => server.publish(e));
-  // Paths are bound before the socket answers, so the first `show paths` already lists them and no
-  // command can arrive while the daemon is half started.
   try {
-    await daemon.start();
     await server.listen();
+    await daemon.start();
+    markStarted();
   } catch (e) {
     await stop();
     throw e;

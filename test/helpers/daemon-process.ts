@@ -222,10 +222,10 @@ export interface StartOptions {
   /** Bound on start-up: until `show stats` answers (default 20 s). */
   readonly readyTimeoutMs?: number;
   /**
-   * Also wait for this stderr line (default: the `control socket <path>` notice, logged once
-   * daemon.start() has bound every configured path and just before the signal handlers are
-   * installed). null: the socket answering is enough (for configs with verbosity < 2, which do not
-   * log notices). The socket alone is not enough: it answers while the daemon is still starting.
+   * Also wait for this stderr line (default: the `control socket <path>` notice, logged last in
+   * start-up, once every configured path is bound and the socket listens). null: the socket
+   * answering is enough (needed for configs with verbosity < 2, which log no notices). Before
+   * 0e68638 the socket answered while the daemon was still starting; the notice is the stricter sign.
    */
   readonly readyLine?: string | null;
   /** How often start-up polls the socket (default 50 ms). */
@@ -251,7 +251,8 @@ export class DaemonProcess {
     readonly socket: string,
   ) {
     this.exited = new Promise<Exit>((resolve) => {
-      child.once('exit', (code, signal) => {
+      // 'close', not 'exit': by then stderr has been read to its end.
+      child.once('close', (code, signal) => {
         this.exit = { code, signal };
         resolve(this.exit);
       });

@@ -1,0 +1,129 @@
+"""
+A loaded checker class: validated module, its shared memory laid out as docs/ABI.md says, a control
+instance for metadata, pc_init and pc_free, its message table, and its context slots. Load-time
+refusals after validation use the Node host's reasons (host/registry/checker-class.ts).
+"""
+import json
+import re
+from typing import Dict, List, Optional
+
+import wasmtime
+
+from .abi_loader import ValidatedModule, validate_module
+from .device_namespace import DeviceNamespace
+from .load_error import LoadError
+from .memory_layout import MemoryLayout
+from .messages import FIRST_MSGID, MessageTable
+from .plugin_instance import PluginInstance
+from .shared_memory import ClassMemory
+from .wasi_shim import LogSink, _stderr_log
+
+ABI_VERSION = 1
+MAX_CTX_SIZE = 65536
+MAX_SCRATCH_SIZE = 65536
+MAX_MESSAGES = 256 - FIRST_MSGID
+NAME_PATTERN = re.compile(r'[a-z0-9][a-z0-9_-]{0,31}')
+#: Scratch region of the control instance (the rig checks on its one thread, as the Node host in-thread).
+CONTROL_SCRATCH_REGION = 0
+DEFAULT_MAX_PAGES = 4096
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+class CheckerClass:
+    def __init__(self, engine: wasmtime.Engine, validated: ValidatedModule, origin: str, max_pages: int = DEFAULT_MAX_PAGES,
+                 max_contexts: int = 65536, scratch_regions: int = 1, namespace: Optional[DeviceNamespace] = None, log: LogSink = _stderr_log):
+        self.validated = validated
+        self.origin = origin
+        self.max_contexts = max_contexts
+        self.memory = ClassMemory(engine, validated.memory, max_pages)
+        try:
+            control = PluginInstance(engine, validated.module, self.memory, namespace or DeviceNamespace(), log)
+        except (wasmtime.WasmtimeError, wasmtime.Trap) as e:
+            raise LoadError('instantiate', f'{origin}: cannot instantiate: {_first_line(e)}') from None
+        self.control = control
+        self.abi_version = control.pc_abi_version()
+        if self.abi_version != ABI_VERSION:
+            raise LoadError('abi-version', f'{origin}: plugin ABI version {self.abi_version}, this host implements version {ABI_VERSION}')
+        name = control.read_string(control.pc_name(), control.pc_name_len())
+        if name is None or not NAME_PATTERN.fullmatch(name):
+            shown = 'null' if name is None else json.dumps(name, ensure_ascii=False)
+            raise LoadError('bad-export', f"{origin}: pc_name must be 1-32 characters of a-z, 0-9, '_' or '-', got {shown}")
+        self.name = name
+        self.ctx_size = control.pc_ctx_size()
+        self.scratch_size = control.pc_scratch_size()
+        if not 0 <= self.ctx_size <= MAX_CTX_SIZE:
+            raise LoadError('bad-export', f'{origin}: pc_ctx_size {self.ctx_size} is outside 0..{MAX_CTX_SIZE}')
+        if not 0 <= self.scratch_size <= MAX_SCRATCH_SIZE:
+            raise LoadError('bad-export', f'{origin}: pc_scratch_size {self.scratch_size} is outside 0..{MAX_SCRATCH_SIZE}')
+        self.messages = MessageTable(name, self._read_messages())
+        self.layout = MemoryLayout(validated.data_end, self.scratch_size, scratch_regions, self.ctx_size)
+        if self.layout.pages_for(0) > self.memory.maximum:
+            raise LoadError('memory', f'{origin}: data and scratch need {self.layout.pages_for(0)} pages, over the memory maximum of {self.memory.maximum}')
+        self._free: List[int] = []
+        self._high_water = 0
+        self._fds: Dict[int, int] = {}
+        self._grow_to(0)
+
+    @staticmethod
+    def load(engine: wasmtime.Engine, path: str, origin: Optional[str] = None, sha256: Optional[str] = None, max_pages: int = DEFAULT_MAX_PAGES, **kw) -> 'CheckerClass':
+        origin = origin if origin is not None else path
+        try:
+            with open(path, 'rb') as f:
+                data = f.read()
+        except OSError as e:
+            why = {2: 'no such file', 21: 'is a directory', 13: 'permission denied'}.get(e.errno or 0, e.strerror)
+            raise LoadError('unreadable', f'cannot read checker module {path}: {why}') from None
+        validated = validate_module(engine, data, origin, max_pages, sha256)
+        return CheckerClass(engine, validated, origin, max_pages, **kw)
+
+    def _read_messages(self) -> List[str]:
+        c = self.control
+        count = c.pc_msg_count()
+        if not 0 <= count <= MAX_MESSAGES:
+            raise LoadError('bad-export', f'{self.origin}: pc_msg_count {count} is outside 0..{MAX_MESSAGES}')
+        texts = []
+        for i in range(count):
+            msgid = FIRST_MSGID + i
+            text = c.read_string(c.pc_msg(msgid), c.pc_msg_len(msgid))
+            if text is None:
+                raise LoadError('bad-export', f'{self.origin}: message {msgid} is not a valid UTF-16 string in memory')
+            texts.append(text)
+        return texts
+
+    def _grow_to(self, slots: int) -> None:
+        if not self.memory.grow_to(self.layout.pages_for(slots)):
+            raise MemoryError(f'{self.name}: class memory cap of {self.memory.maximum} pages reached ({slots} contexts)')
+
+    def open_context(self, device) -> int:
+        """A context slot for a path on `device`: zeroed, pc_init'ed, with the device open in the control instance."""
+        if self._free:
+            slot = self._free.pop()
+        elif self._high_water < self.max_contexts:
+            slot = self._high_water
+            self._high_water += 1
+        else:
+            raise RuntimeError(f'{self.name}: all {self.max_contexts} context slots are in use')
+        try:
+            self._grow_to(slot + 1)
+            ptr = self.layout.ctx(slot)
+            self.control.memory.fill(ptr, self.layout.ctx_stride)
+            rc = self.control.pc_init(ptr)
+            if rc != 0:
+                raise RuntimeError(f'{self.name} checker failed to initialize a context (pc_init returned {rc})')
+        except BaseException:
+            self._free.append(slot)
+            raise
+        self._fds[slot] = self.control.shim.fds.open_device(device)
+        return slot
+
+    def fd_of(self, slot: int) -> int:
+        return self._fds.get(slot, -1)
+
+    def release_context(self, slot: int) -> None:
+        self.control.pc_free(self.layout.ctx(slot))
+        self.control.shim.fds.close(self._fds.pop(slot))
+        self._free.append(slot)

@@ -1,0 +1,152 @@
+"""
+The rig's command line, run from the repository root as `python test/rig ...`:
+
+    python test/rig --json < cases.json      batch mode, what test/rig/conformance.mjs uses
+    python test/rig check CHECKER.wasm SPEC [--timeout MS] [--runs N]
+    python test/rig load MODULE.wasm          validate and load; prints the class or the one-line reason
+
+Batch mode reads a JSON list of cases on stdin and writes one JSON object on stdout:
+{"engine": {...}, "results": [...]}, one result per case, in order.
+
+    {"op": "check", "checker": PATH, "device": SPEC, "timeoutMs": MS, "runs": N}
+        -> {"op": "check", "checker", "device", "name", "state", "code", "message", "us", "runs"}
+           The answer is the first check of a freshly bound path on a fresh device; runs - 1 more
+           checks of the same path follow for timing, and "us" is the median time of all runs.
+    {"op": "load", "path": PATH, "origin": TEXT?}
+        -> {"op": "load", "path", "ok": true, "name"} or {"op": "load", "path", "ok": false, "code", "reason"}
+
+A case that cannot run gives {"op": ..., "error": "one line"}. Exit status: 0, 2 for bad usage or
+input, 3 when the wasmtime package is missing.
+"""
+import argparse
+import json
+import statistics
+import sys
+from typing import Any, Dict, List
+
+
+def _need_wasmtime() -> Any:
+    try:
+        import wasmtime
+        return wasmtime
+    except ImportError as e:
+        print(f'wasmtime rig: the wasmtime package is not installed for {sys.executable} ({e}); run `npm run rig:setup`', file=sys.stderr)
+        sys.exit(3)
+
+
+class Rig:
+    """The classes loaded so far (by path, loaded once, as the Node host keeps one class per checker)."""
+
+    def __init__(self, scratch_regions: int = 1):
+        from .engine import make_engine
+        from .scenario_file import load_scenario_file
+        self.engine = make_engine()
+        self.scenarios = load_scenario_file()
+        self.scratch_regions = scratch_regions
+        self.classes: Dict[str, Any] = {}
+
+    def load(self, path: str, origin: str = None):  # type: ignore[assignment]
+        from .checker_class import CheckerClass
+        return CheckerClass.load(self.engine, path, origin=origin, scratch_regions=self.scratch_regions)
+
+    def checker(self, path: str):
+        if path not in self.classes:
+            self.classes[path] = self.load(path)
+        return self.classes[path]
+
+    def check(self, checker_path: str, spec: str, timeout_ms: float, runs: int) -> Dict[str, Any]:
+        from .run_check import check_in_thread
+        from .sim_device import SimDevice
+        cls = self.checker(checker_path)
+        device = SimDevice(spec, self.scenarios)
+        slot = cls.open_context(device)
+        try:
+            first = check_in_thread(cls, slot, timeout_ms)
+            times = [first.us] + [check_in_thread(cls, slot, timeout_ms).us for _ in range(max(runs, 1) - 1)]
+        finally:
+            cls.release_context(slot)
+        return {'name': cls.name, 'state': first.state, 'code': first.code, 'message': first.message,
+                'us': round(statistics.median(times), 2), 'runs': len(times)}
+
+
+def _run_case(rig: Rig, case: Dict[str, Any]) -> Dict[str, Any]:
+    from .load_error import LoadError
+    op = case.get('op')
+    if op == 'check':
+        out = {'op': op, 'checker': case['checker'], 'device': case['device']}
+        try:
+            out.update(rig.check(case['checker'], case['device'], float(case.get('timeoutMs', 30000)), int(case.get('runs', 1))))
+        except LoadError as e:
+            out['error'] = e.message
+        except Exception as e:  # noqa: BLE001 - every case answers, one line each
+            out['error'] = f'{type(e).__name__}: {e}'
+        return out
+    if op == 'load':
+        out = {'op': op, 'path': case['path']}
+        try:
+            cls = rig.load(case['path'], case.get('origin'))
+            out.update({'ok': True, 'name': cls.name})
+        except LoadError as e:
+            out.update({'ok': False, 'code': e.code, 'reason': e.message})
+        return out
+    return {'op': op, 'error': f"unknown op {op!r} (expected 'check' or 'load')"}
+
+
+def _engine_info(wasmtime: Any) -> Dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        v = version('wasmtime')
+    except PackageNotFoundError:
+        v = 'unknown'
+    return {'name': 'wasmtime', 'version': v, 'python': sys.version.split()[0]}
+
+
+def main(argv: List[str]) -> int:
+    parser = argparse.ArgumentParser(prog='python test/rig', description='pathcheck checker plugins under the wasmtime engine')
+    parser.add_argument('--json', action='store_true', help='batch mode: a JSON list of cases on stdin, results on stdout')
+    sub = parser.add_subparsers(dest='command')
+    check = sub.add_parser('check', help='check one simulated device with one checker')
+    check.add_argument('checker', help='path to a checker .wasm')
+    check.add_argument('device', help='sim:<scenario>[?key=value&...]')
+    check.add_argument('--timeout', type=float, default=30000, help='checker_timeout in ms (default 30000)')
+    check.add_argument('--runs', type=int, default=1, help='checks of the same path; the time shown is their median')
+    load = sub.add_parser('load', help='validate and load a module, print the class or why it is refused')
+    load.add_argument('module')
+    args = parser.parse_args(argv)
+
+    wasmtime = _need_wasmtime()
+    rig = Rig()
+    if args.json and args.command is None:
+        try:
+            cases = json.load(sys.stdin)
+        except json.JSONDecodeError as e:
+            print(f'wasmtime rig: stdin is not JSON: {e}', file=sys.stderr)
+            return 2
+        if not isinstance(cases, list):
+            print('wasmtime rig: stdin must be a JSON list of cases', file=sys.stderr)
+            return 2
+        results = [_run_case(rig, c) for c in cases]
+        json.dump({'engine': _engine_info(wasmtime), 'results': results}, sys.stdout)
+        sys.stdout.write('\n')
+        return 0
+    if args.command == 'check':
+        r = _run_case(rig, {'op': 'check', 'checker': args.checker, 'device': args.device, 'timeoutMs': args.timeout, 'runs': args.runs})
+        if args.json:
+            print(json.dumps(r))
+        elif 'error' in r:
+            print(f"wasmtime rig: {r['error']}", file=sys.stderr)
+            return 2
+        else:
+            print(f"{r['device']}  {r['name']}  {r['state']}  {r['message']}  ({r['us']:.1f} us)")
+        return 0 if r.get('state') in ('up', 'ghost') else 1
+    if args.command == 'load':
+        r = _run_case(rig, {'op': 'load', 'path': args.module})
+        if args.json:
+            print(json.dumps(r))
+        elif r['ok']:
+            print(f"{r['path']}: checker '{r['name']}', ABI version 1")
+        else:
+            print(r['reason'], file=sys.stderr)
+        return 0 if r['ok'] else 2
+    parser.print_usage(sys.stderr)
+    return 2

@@ -1,0 +1,34 @@
+"""When a blocking device wait gives up: a monotonic instant (infinity: never)."""
+import math
+import time
+
+
+class Deadline:
+    def __init__(self, at: float):
+        #: A time.perf_counter() value.
+        self.at = at
+
+    @staticmethod
+    def after(ms: float) -> 'Deadline':
+        return Deadline(time.perf_counter() + ms / 1000.0)
+
+    def remaining(self) -> float:
+        """Seconds left (negative once passed)."""
+        return self.at - time.perf_counter()
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0
+
+    def sleep(self, ms: float) -> bool:
+        """Block for `ms`; False when the deadline cut the sleep short."""
+        until = time.perf_counter() + ms / 1000.0
+        while True:
+            left = until - time.perf_counter()
+            if left <= 0:
+                return True
+            if self.expired():
+                return False
+            time.sleep(min(left, max(self.remaining(), 0.0)))
+
+
+NONE = Deadline(math.inf)

@@ -1,0 +1,59 @@
+"""
+Bounds-checked, little-endian access to a class memory from the host side. The view covers the
+memory's current length and is remade when an access falls past it: another instance of the class may
+have grown the memory since (a shared memory grows in place, so the start address never changes).
+Guest pointers arrive as signed i32 from wasm and are taken unsigned, as the Node host does.
+"""
+import ctypes
+import struct
+
+from .shared_memory import ClassMemory
+
+_U32 = struct.Struct('<I')
+_U64 = struct.Struct('<Q')
+
+
+class GuestMemory:
+    def __init__(self, memory: ClassMemory):
+        self.memory = memory
+        self._refresh()
+
+    def _refresh(self) -> None:
+        n = self.memory.byte_length()
+        self.view = memoryview((ctypes.c_ubyte * n).from_address(self.memory.address())).cast('B')
+        self.length = n
+
+    def in_bounds(self, ptr: int, length: int) -> bool:
+        start = ptr & 0xFFFFFFFF
+        if length < 0:
+            return False
+        end = start + length
+        if end <= self.length:
+            return True
+        self._refresh()
+        return end <= self.length
+
+    def u32(self, ptr: int) -> int:
+        return _U32.unpack_from(self.view, ptr & 0xFFFFFFFF)[0]
+
+    def set_u8(self, ptr: int, value: int) -> None:
+        self.view[ptr & 0xFFFFFFFF] = value & 0xFF
+
+    def set_u32(self, ptr: int, value: int) -> None:
+        _U32.pack_into(self.view, ptr & 0xFFFFFFFF, value & 0xFFFFFFFF)
+
+    def set_u64(self, ptr: int, value: int) -> None:
+        _U64.pack_into(self.view, ptr & 0xFFFFFFFF, value & 0xFFFFFFFFFFFFFFFF)
+
+    def read(self, ptr: int, length: int) -> bytes:
+        """A copy of guest bytes; check in_bounds first."""
+        start = ptr & 0xFFFFFFFF
+        return bytes(self.view[start:start + length])
+
+    def write(self, ptr: int, data: bytes) -> None:
+        start = ptr & 0xFFFFFFFF
+        self.view[start:start + len(data)] = data
+
+    def fill(self, ptr: int, length: int, value: int = 0) -> None:
+        start = ptr & 0xFFFFFFFF
+        self.view[start:start + length] = bytes([value]) * length

@@ -1,0 +1,111 @@
+"""
+A simulated SCSI disk running a scenario from host/backends/sim/scenarios.json (see the file's
+`about`): commands (SCSI and plain reads) are numbered from 0; the program picks each one's response;
+a response waits out its latency, or hangs until released or the caller's deadline (then ETIMEDOUT).
+Every SCSI command gets the TEST UNIT READY answer, except INQUIRY on a GOOD answer, which returns
+standard INQUIRY data (a VPD page request: ILLEGAL REQUEST 24/00).
+
+Not run here: `hang-hard` ({hang: "hard"}), which blocks the checking thread ignoring deadlines by
+design and needs a host that can terminate a thread; the rig refuses it rather than block.
+"""
+import threading
+from typing import Union
+
+from .deadline import Deadline
+from .device import DeviceFailure, ScsiAnswer, ScsiCommand, ScsiOutcome
+from .inquiry_data import inquiry_data
+from .scenario_file import Answer, Fail, Hang, Literal, Program, Quantity, Response, ScenarioFile
+from .sense_bytes import SenseData, sense_bytes
+from .sim_spec import SimSpec, SimSpecError, parse_sim_spec
+
+BLOCK_SIZE = 512
+INQUIRY = 0x12
+EVPD = 0x01
+
+
+class SimDevice:
+    def __init__(self, spec: str, file: ScenarioFile):
+        parsed: SimSpec = parse_sim_spec(spec, file)
+        if any(isinstance(r, Hang) and r.hard for r in parsed.scenario.program.responses):
+            raise SimSpecError(f"sim scenario '{parsed.scenario.name}' blocks the checking thread by design; the wasmtime rig does not run it")
+        self.spec = spec
+        self.file = file
+        self.scenario = parsed.scenario
+        self.params = parsed.params
+        self.sense = parsed.sense
+        self.block_count = parsed.blocks
+        self.commands = 0
+        codes = file.codes
+        self.codes = codes
+        #: What a hung command answers once released: the `ok` answer.
+        self.released = Answer(codes.GOOD, codes.DID_OK, None, Literal(0), codes.EIO)
+        self._release_generation = 0
+        self._release = threading.Condition()
+
+    def release(self) -> None:
+        """Wake every command hung at this moment; each answers like `ok`."""
+        with self._release:
+            self._release_generation += 1
+            self._release.notify_all()
+
+    def _resolve(self, q: Quantity) -> int:
+        return q.value if isinstance(q, Literal) else self.params[q.slot]
+
+    def _pick(self, program: Program, k: int) -> Response:
+        if program.kind == 'repeat':
+            return program.responses[0]
+        if program.kind == 'sequence':
+            return program.responses[min(k, len(program.responses) - 1)]
+        every = self._resolve(program.every)
+        period = every * len(program.responses)
+        return program.responses[(k % period) // every]
+
+    def _is_good(self, a: Answer) -> bool:
+        return a.status == self.codes.GOOD and a.host_status == self.codes.DID_OK
+
+    def _respond(self, deadline: Deadline) -> Union[Answer, DeviceFailure]:
+        """Count the command, pick its response and wait out its latency or hang."""
+        k = self.commands
+        self.commands += 1
+        response = self._pick(self.scenario.program, k)
+        if isinstance(response, Hang):
+            with self._release:
+                seen = self._release_generation
+                while self._release_generation == seen:
+                    left = deadline.remaining()
+                    if left <= 0:
+                        return DeviceFailure(self.codes.ETIMEDOUT)
+                    self._release.wait(left)
+            return self.released
+        ms = self._resolve(response.latency)
+        if ms != 0 and not deadline.sleep(ms):
+            return DeviceFailure(self.codes.ETIMEDOUT)
+        if isinstance(response, Fail):
+            return DeviceFailure(response.errno)
+        return response
+
+    def _outcome(self, a: Answer, data_in: bytes = b'') -> ScsiOutcome:
+        sense = b'' if a.sense is None else sense_bytes(self.sense, a.sense)
+        return ScsiOutcome(a.status, a.host_status, 0, sense, data_in)
+
+    def scsi(self, command: ScsiCommand, deadline: Deadline) -> ScsiAnswer:
+        answer = self._respond(deadline)
+        if isinstance(answer, DeviceFailure):
+            return answer
+        if command.cdb[0] == INQUIRY and self._is_good(answer):
+            if command.cdb[1] & EVPD:
+                c = self.codes
+                return self._outcome(Answer(c.CHECK_CONDITION, c.DID_OK, SenseData(c.ILLEGAL_REQUEST, 0x24, 0x00), Literal(0), c.EIO))
+            return self._outcome(answer, inquiry_data(self.scenario.name)[:command.data_in_length])
+        return self._outcome(answer)
+
+    def read(self, offset: int, length: int, deadline: Deadline) -> Union[bytes, DeviceFailure]:
+        """A plain read; one not wholly inside the device fails with EINVAL, uncounted."""
+        if offset < 0 or length < 0 or offset + length > self.block_count * BLOCK_SIZE:
+            return DeviceFailure(self.codes.EINVAL)
+        answer = self._respond(deadline)
+        if isinstance(answer, DeviceFailure):
+            return answer
+        if not self._is_good(answer):
+            return DeviceFailure(answer.read_errno)
+        return bytes((offset + i) & 0xFF for i in range(length))
