@@ -384,14 +384,8 @@ describe('bad configs: pathcheckd exits 2 with one line', () => {
     await d.stop();
   });
 
-  // host bug (reported): since 0e68638, host/control/run-daemon.ts:52-54 runs `await daemon.start()`
-  // (pool up, every configured path bound and checked) before `await server.listen()`. When listen()
-  // then refuses the socket (in use, or not a socket), stop() runs on a started daemon, so stderr gets
-  // "notice pathcheckd started: 1 paths, 2 workers" and "notice pathcheckd stopped; N checks
-  // abandoned" before the error: three lines, not the one line pathcheckd.ts promises for start-up
-  // failures ("socket in use ... one line, exit 2"). Worse, a second pathcheckd started by mistake
-  // checks every configured device once before it notices the socket is taken.
-  it.fails('a socket in use: exactly one line on stderr (fails: started/stopped notices first)', async () => {
+  // Start-up refused at the socket: the daemon must not start (no device checked) and must say one line.
+  it('a socket in use: exactly one line on stderr, no device touched', async () => {
     const d = await DaemonProcess.start({ config: { paths: ['sim:ok'] } });
     const conf = file('in-use-2.conf', confText({ paths: ['sim:ok'] }));
     const r = await runPathcheckd(['--config', conf, '--socket', d.socket, '--foreground']);
@@ -399,7 +393,7 @@ describe('bad configs: pathcheckd exits 2 with one line', () => {
     expect([r.status, r.stderr]).toEqual([2, `pathcheckd: control socket ${d.socket} is in use: a live server answers there\n`]);
   });
 
-  it.fails('a socket path that is not a socket: exactly one line on stderr (fails: started/stopped notices first)', async () => {
+  it('a socket path that is not a socket: exactly one line on stderr', async () => {
     const conf = file('not-socket.conf', confText({ paths: ['sim:ok'] }));
     const plain = file('plain-file-2', 'not a socket');
     const r = await runPathcheckd(['--config', conf, '--socket', plain, '--foreground']);
