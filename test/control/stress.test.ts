@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlServer, type ControlLogLevel } from '../../host/control/control-server.js';
+import { prng } from '../helpers/prng.js';
 
 /**
  * Seed 2 (QEMU char-socket): a disconnect racing a write, and a per-connection resource never
@@ -17,17 +18,6 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Deterministic PRNG (mulberry32), so a failing run can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function countByType(list: string[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -87,7 +77,7 @@ describe('control socket stress (seed 2)', () => {
       const heapBefore = process.memoryUsage().heapUsed;
       const resourcesBefore = countByType(process.getActiveResourcesInfo());
 
-      const random = rng(0x5eed2);
+      const random = prng(0x5eed2);
       const logLevels: Record<ControlLogLevel, number> = { error: 0, warn: 0, info: 0, debug: 0 };
       const path = join(dir, 'stress.sock');
       const server = new ControlServer({

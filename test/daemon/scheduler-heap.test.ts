@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MinHeap, type HeapHandle } from '../../host/daemon/scheduler/min-heap.js';
+import { prng } from '../helpers/prng.js';
 
 interface Item {
   key: number;
   readonly id: number;
 }
 
-/** mulberry32: a small seeded PRNG, so a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const less = (a: Item, b: Item): boolean => a.key < b.key;
 

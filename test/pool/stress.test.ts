@@ -3,26 +3,17 @@ import type { SimDevice } from '../../host/backends/sim/sim-device.js';
 import type { CheckerClass } from '../../host/registry/checker-class.js';
 import type { Checker } from '../../host/registry/checker.js';
 import { host, sim, sleep, TUR, until } from './pool-helpers.js';
+import { prng } from '../helpers/prng.js';
 
 const CYCLES = 1500;
 const TIME_LIMIT_MS = 60_000;
 const SPECS = ['sim:ok', 'sim:hang', 'sim:hang', 'sim:flap', 'sim:standby', 'sim:slow?latency=5'];
 
-/** A deterministic PRNG, so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
 
 describe('stress: binds, checks, hangs, releases, unbinds and hot reloads at random', () => {
   it(`${CYCLES} bounded cycles leave every refcount at zero and every unloaded class's memory gone`, async () => {
     const seed = 20261123;
-    const random = rng(seed);
+    const random = prng(seed);
     const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
     const { h, registry, runner, events } = await host({ size: 2, stuckAfterMs: 200 });
     const classes: CheckerClass[] = [await registry.load(TUR)];
