@@ -35,11 +35,18 @@ interface Load {
   reason?: string;
   error?: string;
 }
+interface Probe {
+  device: string;
+  scenario: string;
+  steps: { step: string; node: string | null; wasmtime: string | null }[];
+  match: boolean;
+}
 interface Report {
   ok: boolean;
   checkers: string[];
   scenarios: string[];
   cases: Case[];
+  probes: Probe[];
   rejects: { fixture: string; expect: string | null; node: Load; wasmtime: Load; match: boolean }[];
   summary: { medianUs: Record<string, { node: number; wasmtime: number }> };
 }
@@ -117,6 +124,24 @@ describe('wasmtime rig: same .wasm, same answers, under the Node host and real w
     }
     expect(report.ok).toBe(true);
     expect(status).toBe(0);
+  });
+
+  it('the frame probe observes the same sg v2 frames, errno values and memory layout under both hosts', () => {
+    const { report } = ran();
+    const devices = [...new Set(report.cases.filter((c) => c.scenario !== 'hang').map((c) => c.device))].sort();
+    expect(report.probes.map((p) => p.device).sort()).toEqual(devices);
+    const differ = report.probes.flatMap((p) =>
+      p.steps.filter((st) => st.node === null || st.node !== st.wasmtime).map((st) => `${p.device}: ${st.step}: node ${st.node}, wasmtime ${st.wasmtime}`),
+    );
+    expect(differ).toEqual([]);
+    expect(report.probes.every((p) => p.match)).toBe(true);
+    // Not vacuous either: DRIVER_SENSE is set exactly when sense came back, and pack_len equals reply_len.
+    const value = (device: string, step: string) => report.probes.find((p) => p.device === device)!.steps.find((st) => st.step.startsWith(step))!.node;
+    expect(value('sim:standby?sense=fixed', 'tur driver_status')).toBe('8');
+    expect(value('sim:ok', 'tur driver_status')).toBe('0');
+    expect(value('sim:ok', 'tur pack_len - reply_len')).toBe('64');
+    expect(value('sim:ok', 'read with no command outstanding')).toBe('6');
+    expect(value('sim:ok', 'write while a reply is unread')).toBe('10');
   });
 
   it('cannot pass vacuously: the matrix has states other than up, timeout among them', () => {

@@ -46,9 +46,10 @@ export class GuestMemory {
     this.dv.setBigUint64(ptr >>> 0, value, true);
   }
 
-  /** A live view (no copy) of guest bytes; check inBounds first. */
+  /** A live view (no copy) of guest bytes; check inBounds first (which also catches up with a grown memory). */
   bytes(ptr: number, len: number): Uint8Array {
     const start = ptr >>> 0;
+    if (start + len > this.u8.length) this.refresh();
     return this.u8.subarray(start, start + len);
   }
 }

@@ -135,6 +135,20 @@ describe('class refcount: registry + bound checkers + in-flight jobs', () => {
     expect(frees()).toBe(1);
   });
 
+  it('a recycled context in a page the memory grew into is zeroed before pc_init', async () => {
+    const reg = new Registry();
+    const cls = await reg.load(fakePlugin({ ctxSize: 8192 }));
+    const checkers = Array.from({ length: 12 }, () => reg.bind('fake', device()));
+    const last = checkers.at(-1)!;
+    const ptr = cls.layout.ctx(last.handle.slot);
+    expect(ptr).toBeGreaterThan(65536);
+    new Uint8Array(cls.memory!.buffer).fill(0xab, ptr, ptr + 8192);
+    reg.unbind(last);
+    const again = reg.bind('fake', device());
+    expect(again.handle.slot).toBe(last.handle.slot);
+    expect(new Uint8Array(cls.memory!.buffer, ptr, 8192).every((b) => b === 0)).toBe(true);
+  });
+
   it('hot reload: new binds get the new version at once, the old one drains and unloads', async () => {
     const reg = new Registry();
     const events = recorder(reg);

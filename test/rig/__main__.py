@@ -12,6 +12,9 @@ import importlib.util
 import os
 import sys
 
+# No __pycache__/ inside the repository (the rig is run from a checkout; .gitignore does not cover it).
+sys.dont_write_bytecode = True
+
 if __package__:
     # Run as part of a package (`python -m test.rig` where that resolves): plain relative import.
     from .cli import main  # type: ignore[no-redef]

@@ -47,6 +47,16 @@ def extern_kind(ty: object) -> str:
     return 'tag'
 
 
+def _compile_error(e: Exception) -> str:
+    """wasmtime's error and its innermost cause on one line (the engine's wording, not V8's)."""
+    lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+    if not lines:
+        return 'cannot compile'
+    if 'Caused by:' in lines and lines[-1] != 'Caused by:':
+        return f'{lines[0]}: {lines[-1]}'
+    return lines[0]
+
+
 @dataclass(frozen=True)
 class ValidatedModule:
     module: wasmtime.Module
@@ -67,8 +77,7 @@ def validate_module(engine: wasmtime.Engine, data: bytes, origin: str, max_pages
     try:
         module = wasmtime.Module(engine, data)
     except wasmtime.WasmtimeError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else 'cannot compile'
-        raise LoadError('invalid-module', f'{origin}: invalid WebAssembly module: {first}') from None
+        raise LoadError('invalid-module', f'{origin}: invalid WebAssembly module: {_compile_error(e)}') from None
     facts = module_facts(data)
 
     for imp in module.imports:

@@ -8,10 +8,11 @@ The rig's command line, run from the repository root as `python test/rig ...`:
 Batch mode reads a JSON list of cases on stdin and writes one JSON object on stdout:
 {"engine": {...}, "results": [...]}, one result per case, in order.
 
-    {"op": "check", "checker": PATH, "device": SPEC, "timeoutMs": MS, "runs": N}
-        -> {"op": "check", "checker", "device", "name", "state", "code", "message", "us", "runs"}
+    {"op": "check", "checker": PATH, "device": SPEC, "timeoutMs": MS, "runs": N, "answers": BOOL?}
+        -> {"op": "check", "checker", "device", "name", "state", "code", "message", "us", "runs", "answers"?}
            The answer is the first check of a freshly bound path on a fresh device; runs - 1 more
-           checks of the same path follow for timing, and "us" is the median time of all runs.
+           checks of the same path follow, and "us" is the median time of all runs. With "answers",
+           every run's "<state>: <message>" is listed too.
     {"op": "load", "path": PATH, "origin": TEXT?}
         -> {"op": "load", "path", "ok": true, "name"} or {"op": "load", "path", "ok": false, "code", "reason"}
 
@@ -22,7 +23,7 @@ import argparse
 import json
 import statistics
 import sys
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 
 def _need_wasmtime() -> Any:
@@ -45,7 +46,7 @@ class Rig:
         self.scratch_regions = scratch_regions
         self.classes: Dict[str, Any] = {}
 
-    def load(self, path: str, origin: str = None):  # type: ignore[assignment]
+    def load(self, path: str, origin: Optional[str] = None):
         from .checker_class import CheckerClass
         return CheckerClass.load(self.engine, path, origin=origin, scratch_regions=self.scratch_regions)
 
@@ -54,19 +55,22 @@ class Rig:
             self.classes[path] = self.load(path)
         return self.classes[path]
 
-    def check(self, checker_path: str, spec: str, timeout_ms: float, runs: int) -> Dict[str, Any]:
+    def check(self, checker_path: str, spec: str, timeout_ms: float, runs: int, answers: bool = False) -> Dict[str, Any]:
         from .run_check import check_in_thread
         from .sim_device import SimDevice
         cls = self.checker(checker_path)
         device = SimDevice(spec, self.scenarios)
         slot = cls.open_context(device)
         try:
-            first = check_in_thread(cls, slot, timeout_ms)
-            times = [first.us] + [check_in_thread(cls, slot, timeout_ms).us for _ in range(max(runs, 1) - 1)]
+            results = [check_in_thread(cls, slot, timeout_ms) for _ in range(max(runs, 1))]
         finally:
             cls.release_context(slot)
-        return {'name': cls.name, 'state': first.state, 'code': first.code, 'message': first.message,
-                'us': round(statistics.median(times), 2), 'runs': len(times)}
+        first = results[0]
+        out = {'name': cls.name, 'state': first.state, 'code': first.code, 'message': first.message,
+               'us': round(statistics.median(r.us for r in results), 2), 'runs': len(results)}
+        if answers:
+            out['answers'] = [f'{r.state}: {r.message}' for r in results]
+        return out
 
 
 def _run_case(rig: Rig, case: Dict[str, Any]) -> Dict[str, Any]:
@@ -75,7 +79,7 @@ def _run_case(rig: Rig, case: Dict[str, Any]) -> Dict[str, Any]:
     if op == 'check':
         out = {'op': op, 'checker': case['checker'], 'device': case['device']}
         try:
-            out.update(rig.check(case['checker'], case['device'], float(case.get('timeoutMs', 30000)), int(case.get('runs', 1))))
+            out.update(rig.check(case['checker'], case['device'], float(case.get('timeoutMs', 30000)), int(case.get('runs', 1)), bool(case.get('answers', False))))
         except LoadError as e:
             out['error'] = e.message
         except Exception as e:  # noqa: BLE001 - every case answers, one line each

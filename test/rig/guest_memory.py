@@ -2,7 +2,9 @@
 Bounds-checked, little-endian access to a class memory from the host side. The view covers the
 memory's current length and is remade when an access falls past it: another instance of the class may
 have grown the memory since (a shared memory grows in place, so the start address never changes).
-Guest pointers arrive as signed i32 from wasm and are taken unsigned, as the Node host does.
+Guest pointers arrive as signed i32 from wasm and are taken unsigned, as the Node host does. The
+fixed-width accessors (u32, set_*) are for pointers the caller has checked with in_bounds; the byte
+range ones (read, write, fill) check and refresh themselves.
 """
 import ctypes
 import struct
@@ -45,15 +47,24 @@ class GuestMemory:
     def set_u64(self, ptr: int, value: int) -> None:
         _U64.pack_into(self.view, ptr & 0xFFFFFFFF, value & 0xFFFFFFFFFFFFFFFF)
 
-    def read(self, ptr: int, length: int) -> bytes:
-        """A copy of guest bytes; check in_bounds first."""
+    def _span(self, ptr: int, length: int) -> slice:
+        """The bytes [ptr, ptr + length), remaking the view first if the memory grew under it."""
+        if not self.in_bounds(ptr, length):
+            raise IndexError(f'guest range {ptr & 0xFFFFFFFF:#x}+{length} is outside memory ({self.length} bytes)')
         start = ptr & 0xFFFFFFFF
-        return bytes(self.view[start:start + length])
+        return slice(start, start + length)
+
+    # The span is taken before self.view is read: in `self.view[span] = x` Python would fetch the
+    # view first, and a refresh inside the subscript would come too late.
+    def read(self, ptr: int, length: int) -> bytes:
+        """A copy of guest bytes."""
+        span = self._span(ptr, length)
+        return bytes(self.view[span])
 
     def write(self, ptr: int, data: bytes) -> None:
-        start = ptr & 0xFFFFFFFF
-        self.view[start:start + len(data)] = data
+        span = self._span(ptr, len(data))
+        self.view[span] = data
 
     def fill(self, ptr: int, length: int, value: int = 0) -> None:
-        start = ptr & 0xFFFFFFFF
-        self.view[start:start + length] = bytes([value]) * length
+        span = self._span(ptr, length)
+        self.view[span] = bytes([value]) * length

@@ -24,6 +24,16 @@ class CheckResult:
     us: float
 
 
+def trap_reason(e: BaseException) -> str:
+    """One line for a trap: wasmtime's cause ("wasm `unreachable` instruction executed"), not its backtrace.
+    The wording is the engine's own, so it is not expected to equal V8's."""
+    lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(e).__name__
+    reason = lines[-1] if 'Caused by:' in lines else lines[0]
+    return reason[len('wasm trap: '):] if reason.startswith('wasm trap: ') else reason
+
+
 def _result(code: int, message: str, us: float) -> CheckResult:
     return CheckResult(ps.state_name(code), code, message, us)
 
@@ -43,8 +53,7 @@ def check_in_thread(cls: CheckerClass, slot: int, timeout_ms: float) -> CheckRes
     except ProcExit as e:
         trap = str(e)
     except (wasmtime.Trap, wasmtime.WasmtimeError) as e:
-        text = str(e).strip()
-        trap = text.splitlines()[0] if text else type(e).__name__
+        trap = trap_reason(e)
     finally:
         us = (time.perf_counter_ns() - start) / 1000.0
         instance.shim.deadline = deadlines.NONE

@@ -16,7 +16,7 @@ FORMAT = 'pathcheck-sim-scenarios/1'
 INT_MAX = 0x7FFFFFFF
 MAX_SCENARIO_PARAMS = 4
 NAME = re.compile(r'^[a-z][a-z0-9-]*$')
-DEFAULT_PATH = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'host', 'backends', 'sim', 'scenarios.json'))
+DEFAULT_PATH = os.path.normpath(os.path.join(os.path.dirname(os.path.realpath(__file__)), '..', '..', 'host', 'backends', 'sim', 'scenarios.json'))
 
 
 @dataclass(frozen=True)
