@@ -297,7 +297,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
       stateChanges: this.metrics.stateChanges,
       pool: this.host.pool.stats(),
       classes: this.host.registry.classes().length,
-      memory: { rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed },
+      memory: (({ rss, heapUsed }) => ({ rss, heapUsed }))(process.memoryUsage()),
     };
   }
 
