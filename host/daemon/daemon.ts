@@ -199,8 +199,9 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
 
   /**
    * Take a new config: polling settings, paths added and removed, checkers re-read (a changed .wasm
-   * is hot-reloaded: its paths are re-bound to the new version, the old one drains). Everything is
-   * validated before anything changes, so a bad config leaves the running one in place.
+   * is hot-reloaded: its paths are re-bound to the new version, the old one drains). Device specs and
+   * checker modules are checked before any path or setting changes, so a bad config leaves the running
+   * paths and settings in place (a checker reloaded before the failure still serves its paths).
    */
   async reconfigure(next: DaemonConfig): Promise<DaemonEventBody & { type: 'reconfigured' }> {
     const previous = this.config;
@@ -215,6 +216,8 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
       for (const name of names) if (await this.ensureChecker(name, true)) reloaded.push(name);
     } catch (e) {
       this.config = previous;
+      // Checkers reloaded before the failure are current now: their paths follow them.
+      this.followCurrent();
       throw e instanceof DaemonCommandError ? e : new DaemonCommandError((e as Error).message);
     }
     this.scheduler.reconfigure(this.schedulerOptions());
@@ -228,8 +231,9 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     }
     for (const p of this.paths.values()) {
       const name = p.fromConfig ? wanted.get(p.spec)! : p.checkerName;
-      if (name !== p.checkerName || reloaded.includes(name)) this.rebind(p, name);
+      if (name !== p.checkerName) this.rebind(p, name);
     }
+    this.followCurrent();
     for (const [spec, name] of wanted) {
       if (!this.paths.has(spec)) {
         await this.addPath(spec, name, true);
@@ -250,10 +254,17 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     if (this.host.registry.current(name) === undefined) throw new DaemonCommandError(`checker '${name}' is not loaded`);
     this.loadedSha.delete(name);
     await this.ensureChecker(name, true);
-    for (const p of this.paths.values()) if (p.checkerName === name) this.rebind(p, name);
+    this.followCurrent();
     const version = this.host.registry.current(name)!.version;
     this.opts.log.notice(`checker ${name} hot-reloaded: version ${version}`);
     return version;
+  }
+
+  /** Move every path bound to a class that is no longer the current version of its name onto the current one. */
+  private followCurrent(): void {
+    for (const p of this.paths.values()) {
+      if (p.checker.cls !== this.host.registry.current(p.checkerName)) this.rebind(p, p.checkerName);
+    }
   }
 
   /** Move a path to the current class of `name`; a check in flight on the old binding drains it. */
