@@ -28,6 +28,7 @@ export function stateName(state: PathStateValue): PathStateName {
 }
 
 /** States a storage engineer treats as a usable path: `up`, and `ghost` (standby, usable on failover). */
-export function isUsable(state: PathStateValue): boolean {
-  return state === PathState.UP || state === PathState.GHOST;
+export function isUsable(state: PathStateValue | PathStateName): boolean {
+  const name = typeof state === 'number' ? NAMES[state] : state;
+  return name === 'up' || name === 'ghost';
 }

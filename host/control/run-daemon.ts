@@ -1,4 +1,4 @@
-import { ControlServer } from './control-server.js';
+import { CommandError, ControlServer } from './control-server.js';
 import { daemonHandler } from './daemon-commands.js';
 import { loadConfig } from '../daemon/config/daemon-config.js';
 import { Daemon } from '../daemon/daemon.js';
@@ -50,6 +50,8 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<RunningDaemon> 
     path: opts.socketPath,
     handler: async (req, client) => {
       await started;
+      // While stopping, the pool is going away: a command would be answered but never acted on.
+      if (stopping !== null) throw new CommandError('pathcheckd is shutting down');
       return handle(req, client);
     },
     log: (level, message) => opts.log[level](message),

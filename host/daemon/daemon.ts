@@ -53,8 +53,8 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
   private readonly host: CheckHost;
   private readonly scheduler: Scheduler;
   private readonly paths = new Map<string, DaemonPath>();
-  /** sha256 of the module each checker name was last loaded from. */
-  private readonly loadedSha = new Map<string, string>();
+  /** Commands that change paths or classes run one at a time: each sees the state the last one left. */
+  private serial: Promise<unknown> = Promise.resolve();
   private seq = 0;
   private stopping: Promise<number> | null = null;
   /** start() completed: a failed start stops without announcing a shutdown. */
@@ -86,7 +86,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     await this.host.pool.ready();
     for (const p of this.config.paths) {
       try {
-        await this.addPath(p.device, p.checker ?? checkerFor(this.config, p), true);
+        await this.addPathNow(p.device, p.checker ?? checkerFor(this.config, p), true);
       } catch (e) {
         // A path the config names but the daemon cannot use is a config error, with its line.
         throw new ConfigError(this.config.file, p.line, (e as Error).message);
@@ -133,10 +133,21 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     return { path: join(isAbsolute(dir) ? dir : join(this.config.file, '..', dir), `${name}.wasm`) };
   }
 
-  /** The current class of `name`, loading it first if needed; reload = true also reloads a changed file. */
-  private async ensureChecker(name: string, reload = false): Promise<boolean> {
+  /** One mutating operation at a time, in arrival order; a failed one does not block the next. */
+  private exclusive<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(op, op);
+    this.serial = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * The current class of `name`, loading it first if needed. `reload`: 'changed' also loads a new
+   * version when the file's sha256 differs from the current class's; 'always' loads one regardless.
+   * Returns true when a new version replaced a current one.
+   */
+  private async ensureChecker(name: string, reload: 'no' | 'changed' | 'always' = 'no'): Promise<boolean> {
     const current = this.host.registry.current(name);
-    if (current !== undefined && !reload) return false;
+    if (current !== undefined && reload === 'no') return false;
     const { path, sha256 } = this.modulePath(name);
     let bytes: Uint8Array<ArrayBuffer>;
     try {
@@ -144,19 +155,21 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     } catch {
       throw new DaemonCommandError(`checker '${name}': cannot read ${path}`);
     }
-    const digest = createHash('sha256').update(bytes).digest('hex');
-    if (current !== undefined && this.loadedSha.get(name) === digest) return false;
+    if (current !== undefined && reload === 'changed' && createHash('sha256').update(bytes).digest('hex') === current.sha256) return false;
     try {
       await this.host.registry.load(bytes, { origin: path, ...(sha256 !== undefined && { sha256 }) });
     } catch (e) {
       throw new DaemonCommandError((e as Error).message);
     }
-    this.loadedSha.set(name, digest);
     return current !== undefined;
   }
 
   /** Add a path and start checking it. */
-  async addPath(spec: string, checkerName?: string, fromConfig = false): Promise<void> {
+  addPath(spec: string, checkerName?: string): Promise<void> {
+    return this.exclusive(() => this.addPathNow(spec, checkerName, false));
+  }
+
+  private async addPathNow(spec: string, checkerName: string | undefined, fromConfig: boolean): Promise<void> {
     if (this.paths.has(spec)) throw new DaemonCommandError(`path ${spec} already exists`);
     const name = checkerName ?? this.config.defaults.pathChecker;
     let device: Device;
@@ -203,7 +216,11 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
    * checker modules are checked before any path or setting changes, so a bad config leaves the running
    * paths and settings in place (a checker reloaded before the failure still serves its paths).
    */
-  async reconfigure(next: DaemonConfig): Promise<DaemonEventBody & { type: 'reconfigured' }> {
+  reconfigure(next: DaemonConfig): Promise<DaemonEventBody & { type: 'reconfigured' }> {
+    return this.exclusive(() => this.reconfigureNow(next));
+  }
+
+  private async reconfigureNow(next: DaemonConfig): Promise<DaemonEventBody & { type: 'reconfigured' }> {
     const previous = this.config;
     this.config = next;
     const wanted = new Map(next.paths.map((p) => [p.device, p.checker ?? checkerFor(next, p)]));
@@ -213,7 +230,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
       for (const spec of wanted.keys()) {
         if (!this.paths.has(spec)) openDevice(spec);
       }
-      for (const name of names) if (await this.ensureChecker(name, true)) reloaded.push(name);
+      for (const name of names) if (await this.ensureChecker(name, 'changed')) reloaded.push(name);
     } catch (e) {
       this.config = previous;
       // Checkers reloaded before the failure are current now: their paths follow them.
@@ -236,7 +253,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     this.followCurrent();
     for (const [spec, name] of wanted) {
       if (!this.paths.has(spec)) {
-        await this.addPath(spec, name, true);
+        await this.addPathNow(spec, name, true);
         added++;
       }
     }
@@ -250,10 +267,13 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
    * Hot-reload a checker from its file even if unchanged: a new class version serves every path at
    * once, the old one drains and unloads when its last check ends (DESIGN.md invariant 7).
    */
-  async reloadChecker(name: string): Promise<number> {
+  reloadChecker(name: string): Promise<number> {
+    return this.exclusive(() => this.reloadCheckerNow(name));
+  }
+
+  private async reloadCheckerNow(name: string): Promise<number> {
     if (this.host.registry.current(name) === undefined) throw new DaemonCommandError(`checker '${name}' is not loaded`);
-    this.loadedSha.delete(name);
-    await this.ensureChecker(name, true);
+    await this.ensureChecker(name, 'always');
     this.followCurrent();
     const version = this.host.registry.current(name)!.version;
     this.opts.log.notice(`checker ${name} hot-reloaded: version ${version}`);

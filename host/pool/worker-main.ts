@@ -70,6 +70,8 @@ function instanceOf(c: WorkerClass): PluginInstance {
 function fdFor(c: WorkerClass, instance: PluginInstance, deviceId: number): number {
   let fd = c.fds.get(deviceId);
   if (fd === undefined) {
+    // The device message was posted before the job: if it is not here yet, it is on the port.
+    if (!devices.has(deviceId)) drainControl();
     const device = devices.get(deviceId);
     if (device === undefined) return -1;
     fd = instance.shim.fds.openDevice(device);

@@ -49,7 +49,10 @@ interface PoolWorker {
   readonly ring: DoneRing;
   readonly port: MessagePort;
   readonly region: number;
-  condemned: boolean;
+  /** The job this worker was terminated in: its references go back only once the thread is gone. */
+  condemnedJob: { readonly id: number; readonly reason: string } | null;
+  /** Why the thread failed, if it did (an uncaught error in the worker). */
+  error: string | null;
 }
 
 interface InFlight {
@@ -211,10 +214,10 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     };
     const thread = new Worker(workerScript(), { workerData: init, transferList: [port2] });
     thread.unref();
-    const w: PoolWorker = { index, thread, cells, ring, port: port1, region, condemned: false };
+    const w: PoolWorker = { index, thread, cells, ring, port: port1, region, condemnedJob: null, error: null };
     for (const desc of this.classes.values()) port1.postMessage({ op: 'class', ...desc });
     for (const [id, share] of this.devices) port1.postMessage({ op: 'device', id, share });
-    thread.on('error', () => {});
+    thread.on('error', (e) => (w.error = e.message.split('\n')[0]!));
     thread.on('exit', (code) => this.exited(w, code));
     this.workers.push(w);
   }
@@ -243,6 +246,9 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
   private exited(w: PoolWorker, code: number): void {
     this.exiting.delete(w);
     this.freeRegions.push(w.region);
+    w.port.close();
+    // Only now can nothing run in the condemned job's context: its hold and class reference go back.
+    if (w.condemnedJob !== null) this.end(w.condemnedJob.id, { kind: 'terminated', reason: w.condemnedJob.reason });
     if (this.closed) return;
     const i = this.workers.indexOf(w);
     if (i >= 0) {
@@ -250,10 +256,10 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
       this.workers.splice(i, 1);
       this.drain(w);
       const cur = Atomics.load(w.cells, WorkerCell.CURRENT);
-      if (cur > 0) this.end(cur, { kind: 'terminated', reason: `worker ${w.index} exited with code ${code}` });
+      if (cur > 0) this.end(cur, { kind: 'terminated', reason: `worker ${w.index} exited with code ${code}${w.error ? `: ${w.error}` : ''}` });
       this.owed++;
     }
-    this.replenish(`worker ${w.index} exited`);
+    this.replenish(`worker ${w.index} exited${w.error ? `: ${w.error}` : ''}`);
   }
 
   /** Spawn owed replacements while the cap on exiting (stuck) workers allows. */
@@ -366,7 +372,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     this.workers.splice(this.workers.indexOf(w), 1);
     this.exiting.add(w);
     this.drain(w);
-    this.end(job, { kind: 'terminated', reason: `worker ${w.index} stuck ${Math.round(lateMs)} ms past the deadline, terminated` });
+    // The caller already has its `timeout` (late() came first); the job ends when the thread is gone.
+    w.condemnedJob = { id: job, reason: `worker ${w.index} stuck ${Math.round(lateMs)} ms past the deadline, terminated` };
     void w.thread.terminate();
     this.owed++;
     this.replenish(`worker ${w.index} was stuck`);

@@ -9,12 +9,12 @@ import { LoadError } from './load-error.js';
 import { MemoryLayout } from './memory-layout.js';
 import { RefCount } from './refcount.js';
 import type { ValidatedModule } from './validate-module.js';
+import { CHECKER_NAME } from '../abi/checker-name.js';
 
 const MAX_CTX_SIZE = 65536;
 const MAX_SCRATCH_SIZE = 65536;
 /** Checker-specific ids must fit the 8 message bits of a check result. */
 const MAX_MESSAGES = 256 - FIRST_MSGID;
-const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
 export type ClassState = 'current' | 'draining' | 'unloaded';
 
@@ -76,7 +76,7 @@ export class CheckerClass {
       throw new LoadError('abi-version', `${origin}: plugin ABI version ${this.abiVersion}, this host implements version ${ABI_VERSION}`);
     }
     const name = control.readString(x.pc_name(), x.pc_name_len());
-    if (name === null || !NAME_PATTERN.test(name)) {
+    if (name === null || !CHECKER_NAME.test(name)) {
       throw new LoadError('bad-export', `${origin}: pc_name must be 1-32 characters of a-z, 0-9, '_' or '-', got ${JSON.stringify(name)}`);
     }
     this.name = name;

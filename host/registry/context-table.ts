@@ -80,9 +80,4 @@ export class ContextTable {
   get inUse(): number {
     return this.highWater - this.free.length;
   }
-
-  /** Slots ever handed out: how much context memory the class has laid out. */
-  get extent(): number {
-    return this.highWater;
-  }
 }

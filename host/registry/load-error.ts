@@ -9,6 +9,7 @@ export type LoadErrorCode =
   | 'memory'
   | 'missing-export'
   | 'bad-export'
+  | 'start'
   | 'sha256'
   | 'instantiate';
 

@@ -28,7 +28,6 @@ export interface ValidatedModule {
   readonly bytes: number;
   readonly memory: MemoryLimits;
   readonly dataEnd: number;
-  readonly optional: { readonly reset: boolean; readonly mpInit: boolean };
 }
 
 /**
@@ -74,6 +73,9 @@ export async function validateModule(bytes: Uint8Array<ArrayBuffer>, origin: str
   if (lim.min > opts.maxPages) {
     throw new LoadError('memory', `${origin}: env.memory needs ${lim.min} pages at start, over the class cap of ${opts.maxPages} pages`);
   }
+  if (facts.hasStart) {
+    throw new LoadError('start', `${origin}: has a start function; a checker may not run code when a host thread instantiates it`);
+  }
   if (facts.dynamicDataSegments > 0) {
     throw new LoadError('memory', `${origin}: has data segments at non-constant offsets; the host cannot lay out memory around them`);
   }
@@ -94,6 +96,5 @@ export async function validateModule(bytes: Uint8Array<ArrayBuffer>, origin: str
     bytes: bytes.length,
     memory: lim,
     dataEnd: facts.dataEnd,
-    optional: { reset: exports.has('pc_reset'), mpInit: exports.has('pc_mp_init') },
   };
 }

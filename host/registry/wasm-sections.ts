@@ -16,10 +16,13 @@ export interface ModuleFacts {
   readonly dataEnd: number;
   /** Active data segments whose offset is not a constant (we cannot place memory around those). */
   readonly dynamicDataSegments: number;
+  /** The module has a start function (code that would run whenever any thread instantiates it). */
+  readonly hasStart: boolean;
 }
 
 const SECTION_IMPORT = 2;
 const SECTION_MEMORY = 5;
+const SECTION_START = 8;
 const SECTION_DATA = 11;
 const KIND_FUNC = 0;
 const KIND_TABLE = 1;
@@ -94,6 +97,7 @@ export function moduleFacts(bytes: Uint8Array): ModuleFacts {
   let definedMemories = 0;
   let dataEnd = 0;
   let dynamicDataSegments = 0;
+  let hasStart = false;
   const top = new Reader(bytes, 8, bytes.length);
   while (top.pos < bytes.length) {
     const id = top.byte();
@@ -108,6 +112,8 @@ export function moduleFacts(bytes: Uint8Array): ModuleFacts {
         if (kind === KIND_MEMORY) memoryImports.push({ module, name, limits: r.limits() });
         else skipImportDesc(r, kind);
       }
+    } else if (id === SECTION_START) {
+      hasStart = true;
     } else if (id === SECTION_MEMORY) {
       definedMemories = r.u32();
     } else if (id === SECTION_DATA) {
@@ -118,7 +124,7 @@ export function moduleFacts(bytes: Uint8Array): ModuleFacts {
       }
     }
   }
-  return { memoryImports, definedMemories, dataEnd, dynamicDataSegments };
+  return { memoryImports, definedMemories, dataEnd, dynamicDataSegments, hasStart };
 }
 
 function skipImportDesc(r: Reader, kind: number): void {

@@ -21,5 +21,3 @@ export const Errno = {
   TIMEDOUT: 73,
   NOTCAPABLE: 76,
 } as const;
-
-export type ErrnoValue = (typeof Errno)[keyof typeof Errno];

@@ -103,6 +103,7 @@ export class WasiShim {
   private fdClose(fd: number): number {
     const entry = this.fds.get(fd);
     if (entry === undefined) return Errno.BADF;
+    if (entry.kind === 'device' && entry.hostOwned) return Errno.NOTSUP;
     return this.fds.close(fd) ? Errno.SUCCESS : Errno.NOTSUP;
   }
 
@@ -205,7 +206,7 @@ export class WasiShim {
     const device = this.namespace.lookup(name);
     if (device === undefined) return Errno.NOENT;
     if (oflags & OFLAGS_DIRECTORY) return Errno.NOTDIR;
-    this.mem.setU32(out, this.fds.openDevice(device));
+    this.mem.setU32(out, this.fds.openDevice(device, false));
     return Errno.SUCCESS;
   }
 
@@ -216,4 +217,3 @@ export class WasiShim {
   }
 }
 
-export { PREOPEN_FD };

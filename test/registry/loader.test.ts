@@ -92,6 +92,12 @@ describe('loader rejects bad modules with one clear line', () => {
     expect(e.message).toBe(`m.wasm: pc_name must be 1-32 characters of a-z, 0-9, '_' or '-', got "Bad Name"`);
   });
 
+  it('a start function (code every host thread would run on instantiation)', async () => {
+    const e = await refusal(fakePlugin({ extra: '(func $boot) (start $boot)' }));
+    expect(e.code).toBe('start');
+    expect(e.message).toBe('m.wasm: has a start function; a checker may not run code when a host thread instantiates it');
+  });
+
   it('a sha256 pin that does not match', async () => {
     const e = await refusal(fakePlugin(), { sha256: '0'.repeat(64) });
     expect(e.code).toBe('sha256');

@@ -626,6 +626,14 @@ describe('sg v2 errors', () => {
       g.ns.add('sda', new FakeDevice());
       expect(g.open('sda').errno).toBe(SUCCESS);
     });
+
+    it('a device fd the host opened for the path cannot be closed by the plugin (its number would be reused)', () => {
+      const g = new Guest();
+      const fd = g.shim.fds.openDevice(new FakeDevice());
+      expect(g.w.fd_close(fd)).toBe(NOTSUP);
+      expect(g.shim.fds.get(fd)?.kind).toBe('device');
+      expect(g.shim.fds.close(fd)).toBe(true);
+    });
   });
 
   describe('pointers outside memory are EFAULT, and the device hears nothing', () => {

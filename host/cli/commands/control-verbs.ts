@@ -1,4 +1,4 @@
-import { ControlClient, watch } from '../../control/control-client.js';
+import { ControlClient, ControlRequestError, watch } from '../../control/control-client.js';
 import { defaultSocketPath } from '../../daemon/socket-path.js';
 import { parseOptions } from '../parse-options.js';
 import { formatTable } from '../table.js';
@@ -95,7 +95,8 @@ export async function controlCommand(argv: string[], out: Out): Promise<number> 
   const client = await connect(socket);
   try {
     const result = await client.request(req.command, req.args).catch((e: Error) => {
-      throw new UsageError(`${req.command}: ${e.message}`);
+      // The daemon refused the command: bad input, exit 2. Anything else (it went away): exit 1.
+      throw e instanceof ControlRequestError ? new UsageError(`${req.command}: ${e.message}`) : new UnreachableError(e.message);
     });
     for (const line of render(req.command, result, values.json)) out(line);
     return 0;

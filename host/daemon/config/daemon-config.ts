@@ -5,6 +5,7 @@ import { parseConfText } from './conf-parser.js';
 import { parseJsonText } from './json-config.js';
 import { describeJson } from './json-reader.js';
 import type { RawConfig, RawEntry, RawSetting, RawValue } from './raw-config.js';
+import { CHECKER_NAME } from '../../abi/checker-name.js';
 
 /** The daemon's configuration, from a multipath.conf subset or its JSON form. */
 export interface DaemonConfig {
@@ -68,7 +69,6 @@ export const CONFIG_DEFAULTS = { pollingInterval: 5, checkerTimeout: 30, pathChe
 export const MAX_POLLING_FACTOR = 4;
 
 /** What a checker may be called: it is also a file name (`<name>.wasm`). */
-export const CHECKER_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 
 /** The value a keyword takes. `read` answers the value or Invalid; conversion is per syntax, meaning is shared. */
 interface ValueType<T> {

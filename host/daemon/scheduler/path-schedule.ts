@@ -1,4 +1,4 @@
-import { PathState, type PathStateName, type PathStateValue } from '../../abi/path-state.js';
+import { isUsable, PathState, type PathStateName, type PathStateValue } from '../../abi/path-state.js';
 import type { CheckResult } from '../../registry/check-result.js';
 
 /** multipathd's polling settings, in seconds (multipath.conf `defaults`). */
@@ -51,11 +51,6 @@ export function newScheduledPath(key: string, pollingInterval: number, now: numb
   };
 }
 
-/** `up` and `ghost` (standby, usable on failover): the states a path may be checked less often in. */
-export function isUsableState(state: PathStateName): boolean {
-  return state === 'up' || state === 'ghost';
-}
-
 /**
  * The interval (seconds) until the check after this one, as multipathd's check_path() sets
  * `pp->checkint`: a path that stays in the same usable state (`up`, `ghost`) is checked less and
@@ -71,7 +66,7 @@ export function nextInterval(
   pollingInterval: number,
   maxPollingInterval: number,
 ): number {
-  if (newState === oldState && isUsableState(newState)) {
+  if (newState === oldState && isUsable(newState)) {
     return interval < maxPollingInterval / 2 ? interval * 2 : maxPollingInterval;
   }
   return pollingInterval;

@@ -4,7 +4,6 @@ import { MinHeap, type HeapHandle } from './min-heap.js';
 import { newScheduledPath, recordCheck, validateOptions, type ScheduledPath, type SchedulerOptions } from './path-schedule.js';
 
 export type { ScheduledPath, SchedulerOptions } from './path-schedule.js';
-export { nextInterval } from './path-schedule.js';
 
 /** Check one path; `timeoutMs` is checker_timeout. The function resolves a hung check itself (`timeout`). */
 export type CheckFn = (key: string, timeoutMs: number) => Promise<CheckResult>;
