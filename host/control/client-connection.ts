@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { DEFAULT_MAX_LINE, LineReader, encodeError, overlongLineError, parseRequestLine, type ControlRequest, type ParsedLine } from './protocol.js';
+import { DEFAULT_MAX_LINE, LineReader, encodeError, errorText, ignore, overlongLineError, parseRequestLine, type ControlRequest, type ParsedLine } from './protocol.js';
 
 /**
  * One connected control client: reads request lines, answers them in order, and writes through a
@@ -74,7 +74,6 @@ export interface ClientConnectionOptions {
 const FLUSH_BATCH_BYTES = 64 * 1024;
 
 /** Late 'error' events from an already destroyed socket (a failed write's error is emitted on the next tick). */
-function ignoreLateError(): void {}
 
 function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
@@ -265,7 +264,7 @@ export class ClientConnection implements ControlPeer {
     try {
       if (!this.socket.write(data)) this.blocked = true;
     } catch (err) {
-      this.closeReason ??= { kind: 'socket-error', text: `socket error: ${err instanceof Error ? err.message : String(err)}` };
+      this.closeReason ??= { kind: 'socket-error', text: `socket error: ${errorText(err)}` };
     } finally {
       this.writing = false;
     }
@@ -301,13 +300,13 @@ export class ClientConnection implements ControlPeer {
       try {
         out = this.onRequest(item.request, this);
       } catch (err) {
-        out = encodeError(item.request.id, `internal error: ${err instanceof Error ? err.message : String(err)}`);
+        out = encodeError(item.request.id, `internal error: ${errorText(err)}`);
       }
       if (isThenable(out)) {
         this.busy = true;
         out.then(
           (line) => this.answered(line),
-          (err: unknown) => this.answered(encodeError(item.request.id, `internal error: ${err instanceof Error ? err.message : String(err)}`)),
+          (err: unknown) => this.answered(encodeError(item.request.id, `internal error: ${errorText(err)}`)),
         );
         break;
       }
@@ -343,7 +342,7 @@ export class ClientConnection implements ControlPeer {
     s.off('drain', this.onDrain);
     s.off('error', this.onError);
     s.off('close', this.onSocketClose);
-    s.on('error', ignoreLateError);
+    s.on('error', ignore);
     s.destroy();
     this.reader.reset();
     this.queue.clear();

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { LineReader, encodeRequest, parseServerLine } from './protocol.js';
+import { LineReader, encodeRequest, ignore, parseServerLine } from './protocol.js';
 
 /** The server refused a request: the message is the server's error text, exactly. */
 export class ControlRequestError extends Error {
@@ -41,7 +41,6 @@ interface Pending {
   timer: NodeJS.Timeout | null;
 }
 
-function ignore(): void {}
 
 /** A client of the control socket: requests matched to responses by id, events to `onEvent`. */
 export class ControlClient {

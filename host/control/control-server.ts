@@ -10,7 +10,7 @@ import {
   type ControlPeer,
   type QueueLimits,
 } from './client-connection.js';
-import { CommandError, DEFAULT_MAX_LINE, encodeError, encodeEvent, encodeResult, oneLine, type ControlRequest } from './protocol.js';
+import { CommandError, DEFAULT_MAX_LINE, encodeError, encodeEvent, encodeResult, errorText, ignore, oneLine, type ControlRequest } from './protocol.js';
 
 export { CommandError } from './protocol.js';
 export type { ControlPeer, QueueLimits } from './client-connection.js';
@@ -309,11 +309,7 @@ export class ControlServer {
   }
 }
 
-function ignore(): void {}
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 function lstatOrNull(path: string): Stats | null {
   try {

@@ -27,6 +27,14 @@ export type ParsedLine =
 /** The default (and conventional) longest request line, in bytes, newline excluded. */
 export const DEFAULT_MAX_LINE = 64 * 1024;
 
+/** The message of anything thrown. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** For listeners that must exist (a socket's late 'error' after destroy) but have nothing to do. */
+export function ignore(): void {}
+
 /** A refusal a control client caused: answered as `{ok:false, error: message}`, the server carries on. */
 export class CommandError extends Error {
   override readonly name = 'CommandError';
@@ -71,7 +79,7 @@ export function parseRequestLine(line: Uint8Array | string): ParsedLine | null {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return { ok: false, id: null, error: `malformed JSON: ${oneLine(err instanceof Error ? err.message : String(err))}` };
+    return { ok: false, id: null, error: `malformed JSON: ${oneLine(errorText(err))}` };
   }
   if (!isPlainObject(value)) return { ok: false, id: null, error: 'request must be a JSON object' };
   const { id: rawId, command: rawCommand, ...args } = value;

@@ -340,26 +340,32 @@ describe('hot reload', () => {
   // checker_timeout. At most one check per path in flight, across a reload too.
   it('reload checker while a check hangs: the hung path answers pending, not a second dispatch on v2', async () => {
     const HUNG = 'sim:hang-hard?id=h';
+    // Healthy paths on `none`, so that tur's in-flight count is the hung path's alone.
     const healthy = ['sim:ok?id=a', 'sim:ok?id=b'];
-    const d = await DaemonProcess.start({ config: { pollingInterval: 1, maxPollingInterval: 1, checkerTimeout: 1, workers: 2, paths: healthy } });
+    const d = await DaemonProcess.start({
+      config: { pollingInterval: 1, maxPollingInterval: 1, checkerTimeout: 1, workers: 2, paths: healthy.map((device) => ({ device, checker: 'none' })) },
+    });
     const log = await d.events();
     await waitUntil('healthy paths checked', async () => (await d.paths()).every((p) => p.checks >= 1));
-    await d.request('add path', { spec: HUNG });
+    await d.request('add path', { spec: HUNG, checker: 'tur' });
     await waitUntil('the hung check in flight', async () => (await d.stats()).pool.busy >= 1, 5000, 10);
     expect(await d.request('reload checker', { name: 'tur' })).toEqual({ checker: 'tur', version: 2 });
 
-    // Sample until after the timeout and before the stuck watchdog (deadline + 2 s) ends the job.
-    let maxBusy = 0;
+    // Sample until after the timeout and before the stuck watchdog (deadline + 2 s) ends the job:
+    // the hung check stays on v1; a second dispatch would show as a check in flight on v2.
+    const turInFlight = { v1: 0, v2: 0 };
     const t0 = performance.now();
     for (let i = 0; i < 40 && performance.now() - t0 < 2300; i++) {
-      maxBusy = Math.max(maxBusy, (await d.stats()).pool.busy);
+      const rows = (await d.request('show checkers')) as { name: string; version: number; inFlight: number }[];
+      for (const r of rows) if (r.name === 'tur') turInFlight[r.version === 1 ? 'v1' : 'v2'] = Math.max(turInFlight[r.version === 1 ? 'v1' : 'v2'], r.inFlight);
       await sleep(50);
     }
     const toTimeout = await log.waitFor('hung -> timeout', (e) => e.type === 'state' && e.path === HUNG && e.to === 'timeout', 10_000);
     const toPending = await log.waitFor('hung -> pending', (e) => e.type === 'state' && e.path === HUNG && e.to === 'pending', 10_000);
     const gap = log.arrivals[log.events.indexOf(toPending)]! - log.arrivals[log.events.indexOf(toTimeout)]!;
-    expect(gap, 'pending right after timeout (no second checker_timeout wait)').toBeLessThan(700);
-    expect(maxBusy, 'workers busy at once').toBeLessThanOrEqual(1);
+    // A second dispatch would wait a whole checker_timeout (1 s) before the path could say pending.
+    expect(gap, 'pending without a second checker_timeout wait').toBeLessThan(900);
+    expect(turInFlight, 'the hung check stays on v1; nothing dispatched on v2').toEqual({ v1: 1, v2: 0 });
     expect(log.events.filter((e) => e.type === 'state' && healthy.includes(e.path as string) && e.to !== 'up')).toEqual([]);
   }, 60_000);
 
