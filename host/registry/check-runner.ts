@@ -29,7 +29,8 @@ export class CheckRunner {
       listener.arm(timeoutMs, resolve);
       checker.running = true;
       if (!this.pool.submit(job.cls.id, job.handle.slot, job.handle.gen, timeoutMs, listener)) {
-        listener.ended({ kind: 'terminated', reason: 'the pool queue is full or closed' });
+        // Not checked at all: no news about the path, so pending (as multipathd when it cannot start a check).
+        listener.refused(`${job.cls.name} checker not started: the pool queue is full or closed`);
       }
     });
   }
@@ -61,6 +62,13 @@ class CheckListener implements JobListener {
     this.settled = false;
     this.timeoutMs = timeoutMs;
     this.resolve = resolve;
+  }
+
+  /** The pool would not take the job: nothing runs, so its references go back at once. */
+  refused(message: string): void {
+    this.registry.endJob(this.job);
+    this.checker.running = false;
+    this.settle(result(PathState.PENDING, message, 0));
   }
 
   late(): void {

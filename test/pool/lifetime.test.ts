@@ -122,6 +122,18 @@ describe('class lifetime with checks on worker threads', () => {
     expect(ended).toEqual({ kind: 'stale' });
   });
 
+  it('a check the pool will not take is pending, and its references go back at once', async () => {
+    const { h, registry, runner } = await start();
+    const cls = await registry.load(TUR);
+    const checker = registry.bind('tur', sim('sim:ok'));
+    await h.close();
+    const r = await runner.check(checker, 1000);
+    expect(r).toMatchObject({ state: 'pending', message: 'tur checker not started: the pool queue is full or closed' });
+    expect(checker.running).toBe(false);
+    expect(cls.jobs).toBe(0);
+    expect(cls.refs.count).toBe(2);
+  });
+
   it('shutdown with hung checks is bounded and reports what it abandoned', async () => {
     const { h, registry, runner } = await start({ stuckAfterMs: 60_000 });
     await registry.load(TUR);
