@@ -53,6 +53,8 @@ export class WasiShim {
   /** Set by the host before each check: device waits give up at this deadline. */
   deadline: Deadline = Deadline.NONE;
   private readonly dirName = Buffer.from(NAMESPACE_DIR);
+  /** Total length of the iovecs ioEntry() last validated (a field, so the check allocates nothing). */
+  private ioTotal = 0;
 
   constructor(
     private readonly mem: GuestMemory,
@@ -137,12 +139,23 @@ export class WasiShim {
     return Errno.SUCCESS;
   }
 
-  private fdRead(fd: number, iovs: number, count: number, out: number): number {
+  /**
+   * What fd_read, fd_write and fd_pread check first: the fd, the iovecs and the out pointer, and that
+   * the fd is not the directory. Returns an errno, or the entry (the iovecs' total is in ioTotal).
+   */
+  private ioEntry(fd: number, iovs: number, count: number, out: number): Exclude<FdEntry, { kind: 'dir' }> | number {
     const entry = this.fds.get(fd);
     if (entry === undefined) return Errno.BADF;
-    const capacity = iovecTotal(this.mem, iovs, count);
-    if (capacity < 0 || !this.mem.inBounds(out, 4)) return Errno.FAULT;
+    this.ioTotal = iovecTotal(this.mem, iovs, count);
+    if (this.ioTotal < 0 || !this.mem.inBounds(out, 4)) return Errno.FAULT;
     if (entry.kind === 'dir') return Errno.ISDIR;
+    return entry;
+  }
+
+  private fdRead(fd: number, iovs: number, count: number, out: number): number {
+    const entry = this.ioEntry(fd, iovs, count, out);
+    if (typeof entry === 'number') return entry;
+    const capacity = this.ioTotal;
     if (entry.kind === 'stdio') {
       if (entry.fd !== 0) return Errno.BADF;
       this.mem.setU32(out, 0);
@@ -155,11 +168,9 @@ export class WasiShim {
   }
 
   private fdWrite(fd: number, iovs: number, count: number, out: number): number {
-    const entry = this.fds.get(fd);
-    if (entry === undefined) return Errno.BADF;
-    const length = iovecTotal(this.mem, iovs, count);
-    if (length < 0 || !this.mem.inBounds(out, 4)) return Errno.FAULT;
-    if (entry.kind === 'dir') return Errno.ISDIR;
+    const entry = this.ioEntry(fd, iovs, count, out);
+    if (typeof entry === 'number') return entry;
+    const length = this.ioTotal;
     if (entry.kind === 'stdio') return this.writeStdio(entry, iovs, count, length, out);
     // Refuse before copying: the pending command's CDB lives in the same buffer.
     if (entry.channel.busy) return Errno.BUSY;
@@ -181,11 +192,9 @@ export class WasiShim {
   }
 
   private fdPread(fd: number, iovs: number, count: number, offset: bigint, out: number): number {
-    const entry = this.fds.get(fd);
-    if (entry === undefined) return Errno.BADF;
-    const capacity = iovecTotal(this.mem, iovs, count);
-    if (capacity < 0 || !this.mem.inBounds(out, 4)) return Errno.FAULT;
-    if (entry.kind === 'dir') return Errno.ISDIR;
+    const entry = this.ioEntry(fd, iovs, count, out);
+    if (typeof entry === 'number') return entry;
+    const capacity = this.ioTotal;
     if (entry.kind === 'stdio') return Errno.SPIPE;
     if (offset < 0n || offset > BigInt(Number.MAX_SAFE_INTEGER)) return Errno.INVAL;
     const data = entry.device.read(Number(offset), capacity, this.deadline);

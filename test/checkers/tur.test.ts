@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openDevice } from '../../host/backends/device-spec.js';
+import type { SimDevice } from '../../host/backends/sim/sim-device.js';
 import { checkInThread } from '../../host/registry/check-in-thread.js';
 import { Registry } from '../../host/registry/registry.js';
 import { CHECKERS_DIR } from '../../host/cli/package-paths.js';
@@ -44,37 +45,29 @@ describe('tur over every sim scenario: the state multipathd would report', () =>
     expect(r.message).toBe(message);
   });
 
-  it('ua-then-ok: the UNIT ATTENTION is retried, so the device saw two TURs', () => {
-    const device = openDevice('sim:ua-then-ok') as ReturnType<typeof openDevice> & { commandCount: number };
+  /** Check one device `n` times with one binding: the states in order and the commands the device saw. */
+  function run(spec: string, n: number) {
+    const device = openDevice(spec) as SimDevice;
     const bound = registry.bind('tur', device);
-    expect(checkInThread(registry, bound, 5000).state).toBe('up');
-    expect(device.commandCount).toBe(2);
+    const states = Array.from({ length: n }, () => checkInThread(registry, bound, 5000).state);
     registry.unbind(bound);
+    return { states, commands: device.commandCount };
+  }
+
+  it('ua-then-ok: the UNIT ATTENTION is retried, so the device saw two TURs', () => {
+    expect(run('sim:ua-then-ok', 1)).toEqual({ states: ['up'], commands: 2 });
   });
 
   it('a UNIT ATTENTION that never clears is retried a bounded number of times (3 TURs), then down', () => {
-    const device = openDevice('sim:unit-attention') as ReturnType<typeof openDevice> & { commandCount: number };
-    const bound = registry.bind('tur', device);
-    expect(checkInThread(registry, bound, 5000).state).toBe('down');
-    expect(device.commandCount).toBe(3);
-    registry.unbind(bound);
+    expect(run('sim:unit-attention', 1)).toEqual({ states: ['down'], commands: 3 });
   });
 
   it('flap with every=1 alternates from one check to the next', () => {
-    const device = openDevice('sim:flap?every=1') as ReturnType<typeof openDevice> & { commandCount: number };
-    const bound = registry.bind('tur', device);
-    expect(checkInThread(registry, bound, 5000).state).toBe('up');
-    expect(checkInThread(registry, bound, 5000).state).toBe('down');
-    expect(checkInThread(registry, bound, 5000).state).toBe('up');
-    expect(device.commandCount).toBe(3);
-    registry.unbind(bound);
+    expect(run('sim:flap?every=1', 3)).toEqual({ states: ['up', 'down', 'up'], commands: 3 });
   });
 
   it('flap with every=2 follows the device across checks', () => {
-    const bound = registry.bind('tur', openDevice('sim:flap?every=2'));
-    const states = Array.from({ length: 6 }, () => checkInThread(registry, bound, 5000).state);
-    registry.unbind(bound);
-    expect(states).toEqual(['up', 'up', 'down', 'down', 'up', 'up']);
+    expect(run('sim:flap?every=2', 6).states).toEqual(['up', 'up', 'down', 'down', 'up', 'up']);
   });
 
   it('slow past the timeout: timeout, with the timeout message', () => {
@@ -93,7 +86,7 @@ describe('tur over every sim scenario: the state multipathd would report', () =>
 
 describe('none', () => {
   it.each(['sim:ok', 'sim:down', 'sim:standby', 'sim:no-connect', 'sim:hang'])('%s -> up without touching the device', (spec) => {
-    const device = openDevice(spec) as ReturnType<typeof openDevice> & { commandCount: number };
+    const device = openDevice(spec) as SimDevice;
     const bound = registry.bind('none', device);
     const r = checkInThread(registry, bound, 100);
     registry.unbind(bound);
