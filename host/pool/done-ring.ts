@@ -1,3 +1,5 @@
+import { ringMask } from './ring-mask.js';
+
 /** Number fields per completion record. */
 export const DONE_FIELDS = 5;
 /** Field order of a completion record: job id, how it ended, pc_check's raw result, microseconds, 1 if past its deadline. */
@@ -22,8 +24,7 @@ export class DoneRing {
     readonly shared: SharedArrayBuffer,
     readonly capacity: number,
   ) {
-    if (capacity < 2 || (capacity & (capacity - 1)) !== 0) throw new RangeError(`ring capacity ${capacity} is not a power of two`);
-    this.mask = capacity - 1;
+    this.mask = ringMask(capacity, 'ring');
     this.i32 = new Int32Array(shared, 0, HEADER);
     this.data = new Int32Array(shared, HEADER * 4, capacity * DONE_FIELDS);
   }

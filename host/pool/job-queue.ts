@@ -1,3 +1,5 @@
+import { ringMask } from './ring-mask.js';
+
 /** Number fields per job record. */
 export const JOB_FIELDS = 5;
 /** Field order of a job record. */
@@ -21,8 +23,7 @@ export class JobQueue {
     readonly shared: SharedArrayBuffer,
     readonly capacity: number,
   ) {
-    if (capacity < 2 || (capacity & (capacity - 1)) !== 0) throw new RangeError(`queue capacity ${capacity} is not a power of two`);
-    this.mask = capacity - 1;
+    this.mask = ringMask(capacity, 'queue');
     const seqBytes = (HEADER + capacity) * 4;
     this.i32 = new Int32Array(shared, 0, HEADER + capacity);
     this.f64 = new Float64Array(shared, Math.ceil(seqBytes / 8) * 8, capacity * JOB_FIELDS);

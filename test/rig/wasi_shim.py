@@ -175,15 +175,23 @@ class WasiShim:
         self.mem.write(path, self._dir_name)
         return Errno.SUCCESS
 
-    def fd_read(self, fd: int, iovs: int, count: int, out: int) -> int:
+    def _io_entry(self, fd: int, iovs: int, count: int, out: int):
+        """What fd_read, fd_write and fd_pread check first: the fd, the iovecs and the out pointer, and
+        that the fd is not the directory. Returns (errno, 0) or (entry, total length of the iovecs)."""
         entry = self.fds.get(fd)
         if entry is None:
-            return Errno.BADF
-        capacity = self._iovec_total(iovs, count)
-        if capacity < 0 or not self.mem.in_bounds(out, 4):
-            return Errno.FAULT
+            return Errno.BADF, 0
+        total = self._iovec_total(iovs, count)
+        if total < 0 or not self.mem.in_bounds(out, 4):
+            return Errno.FAULT, 0
         if isinstance(entry, Dir):
-            return Errno.ISDIR
+            return Errno.ISDIR, 0
+        return entry, total
+
+    def fd_read(self, fd: int, iovs: int, count: int, out: int) -> int:
+        entry, capacity = self._io_entry(fd, iovs, count, out)
+        if isinstance(entry, int):
+            return entry
         if isinstance(entry, Stdio):
             if entry.fd != 0:
                 return Errno.BADF
@@ -196,14 +204,9 @@ class WasiShim:
         return Errno.SUCCESS
 
     def fd_write(self, fd: int, iovs: int, count: int, out: int) -> int:
-        entry = self.fds.get(fd)
-        if entry is None:
-            return Errno.BADF
-        length = self._iovec_total(iovs, count)
-        if length < 0 or not self.mem.in_bounds(out, 4):
-            return Errno.FAULT
-        if isinstance(entry, Dir):
-            return Errno.ISDIR
+        entry, length = self._io_entry(fd, iovs, count, out)
+        if isinstance(entry, int):
+            return entry
         if isinstance(entry, Stdio):
             if entry.fd == 0:
                 return Errno.BADF
@@ -222,14 +225,9 @@ class WasiShim:
         return Errno.SUCCESS
 
     def fd_pread(self, fd: int, iovs: int, count: int, offset: int, out: int) -> int:
-        entry = self.fds.get(fd)
-        if entry is None:
-            return Errno.BADF
-        capacity = self._iovec_total(iovs, count)
-        if capacity < 0 or not self.mem.in_bounds(out, 4):
-            return Errno.FAULT
-        if isinstance(entry, Dir):
-            return Errno.ISDIR
+        entry, capacity = self._io_entry(fd, iovs, count, out)
+        if isinstance(entry, int):
+            return entry
         if isinstance(entry, Stdio):
             return Errno.SPIPE
         if offset < 0 or offset > MAX_SAFE_INTEGER:
