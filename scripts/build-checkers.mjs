@@ -20,7 +20,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCES = join(ROOT, 'assembly', 'checkers');
 const OUT = join(ROOT, 'build', 'checkers');
 const CONFIG = join(ROOT, 'asconfig.json');
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 
 class BuildError extends Error {}
 

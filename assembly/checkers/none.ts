@@ -5,7 +5,7 @@ import { MSGID_UP, PATH_UP, result, strBytes, strPtr } from "../sdk";
 const NAME = "none";
 
 export function pc_abi_version(): i32 {
-  return 1;
+  return 2;
 }
 
 export function pc_name(): usize {
@@ -36,12 +36,17 @@ export function pc_msg_len(id: i32): i32 {
   return 0;
 }
 
-export function pc_init(ctx: usize): i32 {
+export function pc_init(ctx: usize, fd: i32, scratch: usize): i32 {
   return 0;
 }
 
 export function pc_free(ctx: usize): void {}
 
 export function pc_check(ctx: usize, fd: i32, scratch: usize): i32 {
+  return result(PATH_UP, MSGID_UP);
+}
+
+/** Never called: none never waits. */
+export function pc_pending(ctx: usize, fd: i32, scratch: usize): i32 {
   return result(PATH_UP, MSGID_UP);
 }

@@ -1,4 +1,7 @@
-// tur: TEST UNIT READY path checker, libmultipath tur.c semantics over the sg v2 frame protocol.
+// tur: TEST UNIT READY path checker, libmultipath tur.c semantics over the sg v2 frame protocol,
+// resumable (plugin ABI v2): the TUR is submitted, and when the non-blocking fd has no reply yet the
+// check returns waitOn(fd) and is continued by pc_pending. Everything it needs to continue (phase,
+// outstanding pack id, attempts left) is in ctx, so any host thread may continue it.
 //
 // One check: issue TUR, up to TUR_ATTEMPTS times while the device answers with a transient
 // condition (a host byte outside the "final" set, or UNIT ATTENTION).
@@ -10,10 +13,11 @@
 //   NOT READY 04/0A (asymmetric access state transition) -> pending "reports path is transitioning"
 //   anything else                                        -> down
 //
-// ctx (CTX_SIZE bytes, per path):   0 u32 magic 'TUR1' (set by pc_init, cleared by pc_free)
-//                                   4 u32 checks run       8 u32 TUR commands issued
-//                                  12 i32 last pc_check result
-// scratch (per host thread):        0 sg iovec + byte count (SG_IO_SCRATCH)
+// ctx (CTX_SIZE bytes, per path):   0 u32 magic 'TUR2' (set by pc_init, cleared by pc_free)
+//                                   4 u32 checks started   8 u32 TUR commands issued (last pack id)
+//                                  12 i32 last result     16 u32 phase (0 idle, 1 waiting for a reply)
+//                                  20 i32 attempts left
+// scratch (per host thread, per call): 0 sg iovec + byte count (SG_IO_SCRATCH)
 //                                  16 request frame: sg_header + 6-byte CDB
 //                                  80 reply frame: sg_header (no data-in)
 
@@ -25,6 +29,7 @@ import {
   DID_NO_CONNECT,
   DID_OK,
   DID_TRANSPORT_FAILFAST,
+  ERRNO_AGAIN,
   ERRNO_NOTTY,
   ERRNO_SUCCESS,
   FIRST_MSGID,
@@ -53,7 +58,8 @@ import {
   sgCdbInit,
   sgDriverStatus,
   sgHostStatus,
-  sgIssue,
+  sgCollect,
+  sgSubmit,
   sgPackId,
   sgRequest,
   sgResult,
@@ -61,18 +67,23 @@ import {
   sgTargetStatus,
   strBytes,
   strPtr,
+  waitOn,
 } from "../sdk";
 
 const NAME = "tur";
 
 const TUR_ATTEMPTS: i32 = 3;
 
-const CTX_SIZE: i32 = 16;
+const CTX_SIZE: i32 = 24;
 const CTX_MAGIC: i32 = 0;
 const CTX_CHECKS: i32 = 4;
 const CTX_COMMANDS: i32 = 8;
 const CTX_LAST: i32 = 12;
-const MAGIC: u32 = 0x31525554; // "TUR1" little endian
+const CTX_PHASE: i32 = 16;
+const CTX_ATTEMPTS: i32 = 20;
+const MAGIC: u32 = 0x32525554; // "TUR2" little endian
+const PHASE_IDLE: u32 = 0;
+const PHASE_WAITING: u32 = 1;
 
 const SCRATCH_SIZE: i32 = 256;
 const S_IO: usize = 0;
@@ -92,7 +103,7 @@ function msgText(id: i32): string {
 }
 
 export function pc_abi_version(): i32 {
-  return 1;
+  return 2;
 }
 
 export function pc_name(): usize {
@@ -124,7 +135,7 @@ export function pc_msg_len(id: i32): i32 {
   return strBytes(msgText(id));
 }
 
-export function pc_init(ctx: usize): i32 {
+export function pc_init(ctx: usize, fd: i32, scratch: usize): i32 {
   memory.fill(ctx, 0, <usize>CTX_SIZE);
   store<u32>(ctx, MAGIC, CTX_MAGIC);
   return 0;
@@ -134,10 +145,26 @@ export function pc_free(ctx: usize): void {
   memory.fill(ctx, 0, <usize>CTX_SIZE);
 }
 
+/** A new check: whatever an abandoned one left in ctx is void. */
 export function pc_check(ctx: usize, fd: i32, scratch: usize): i32 {
   store<u32>(ctx, load<u32>(ctx, CTX_CHECKS) + 1, CTX_CHECKS);
-  const r = fd < 0 ? result(PATH_WILD, MSGID_NO_FD) : turCheck(ctx, fd, scratch);
-  store<i32>(ctx, r, CTX_LAST);
+  store<i32>(ctx, TUR_ATTEMPTS, CTX_ATTEMPTS);
+  store<u32>(ctx, PHASE_IDLE, CTX_PHASE);
+  return finish(ctx, fd < 0 ? result(PATH_WILD, MSGID_NO_FD) : submitTur(ctx, fd, scratch));
+}
+
+/** The reply the check waits for is readable now. */
+export function pc_pending(ctx: usize, fd: i32, scratch: usize): i32 {
+  if (load<u32>(ctx, CTX_PHASE) != PHASE_WAITING) return finish(ctx, result(PATH_DOWN, MSG_TUR_FAILED));
+  return finish(ctx, collectTur(ctx, fd, scratch));
+}
+
+/** Remember a final result; a wait leaves the phase as submitTur set it. */
+function finish(ctx: usize, r: i32): i32 {
+  if (r >= 0) {
+    store<u32>(ctx, PHASE_IDLE, CTX_PHASE);
+    store<i32>(ctx, r, CTX_LAST);
+  }
   return r;
 }
 
@@ -152,46 +179,51 @@ function hostStatusFinal(host: i32): bool {
   );
 }
 
-function turCheck(ctx: usize, fd: i32, scratch: usize): i32 {
-  const io = scratch + S_IO;
+function submitTur(ctx: usize, fd: i32, scratch: usize): i32 {
   const req = scratch + S_REQ;
+  const packId = <i32>load<u32>(ctx, CTX_COMMANDS) + 1;
+  store<u32>(ctx, <u32>packId, CTX_COMMANDS);
+  const len = sgRequest(req, TUR_CDB_LEN, 0, SG_HEADER_SIZE, packId, false);
+  sgCdbInit(req, TEST_UNIT_READY, TUR_CDB_LEN);
+  const errno = sgSubmit(fd, req, len, scratch + S_IO);
+  if (errno == ERRNO_NOTTY) return result(PATH_WILD, MSGID_UNSUPPORTED);
+  if (errno != ERRNO_SUCCESS) return result(PATH_DOWN, MSG_TUR_FAILED);
+  store<u32>(ctx, PHASE_WAITING, CTX_PHASE);
+  return collectTur(ctx, fd, scratch);
+}
+
+/** Read the TUR's reply and decide, or retry a transient answer while attempts are left. */
+function collectTur(ctx: usize, fd: i32, scratch: usize): i32 {
   const reply = scratch + S_REPLY;
-  let retry = TUR_ATTEMPTS;
-  while (true) {
-    const packId = <i32>load<u32>(ctx, CTX_COMMANDS) + 1;
-    store<u32>(ctx, <u32>packId, CTX_COMMANDS);
-    const len = sgRequest(req, TUR_CDB_LEN, 0, SG_HEADER_SIZE, packId, false);
-    sgCdbInit(req, TEST_UNIT_READY, TUR_CDB_LEN);
-    memory.fill(reply, 0, <usize>SG_HEADER_SIZE);
+  memory.fill(reply, 0, <usize>SG_HEADER_SIZE);
+  const errno = sgCollect(fd, reply, SG_HEADER_SIZE, scratch + S_IO);
+  if (errno == ERRNO_AGAIN) return waitOn(fd);
+  store<u32>(ctx, PHASE_IDLE, CTX_PHASE);
+  if (errno != ERRNO_SUCCESS) return result(PATH_DOWN, MSG_TUR_FAILED);
+  if (sgResult(reply) != 0 || sgPackId(reply) != <i32>load<u32>(ctx, CTX_COMMANDS)) return result(PATH_DOWN, MSG_TUR_FAILED);
 
-    const errno = sgIssue(fd, req, len, reply, SG_HEADER_SIZE, io);
-    if (errno == ERRNO_NOTTY) return result(PATH_WILD, MSGID_UNSUPPORTED);
-    if (errno != ERRNO_SUCCESS) return result(PATH_DOWN, MSG_TUR_FAILED);
-    if (sgResult(reply) != 0 || sgPackId(reply) != packId) return result(PATH_DOWN, MSG_TUR_FAILED);
+  const status = sgTargetStatus(reply);
+  if (status == maskedStatus(SAM_STAT_RESERVATION_CONFLICT)) return result(PATH_UP, MSGID_UP);
+  const host = sgHostStatus(reply);
+  const driver = sgDriverStatus(reply);
+  if ((status | host | driver) == 0) return result(PATH_UP, MSGID_UP);
 
-    const status = sgTargetStatus(reply);
-    if (status == maskedStatus(SAM_STAT_RESERVATION_CONFLICT)) return result(PATH_UP, MSGID_UP);
-    const host = sgHostStatus(reply);
-    const driver = sgDriverStatus(reply);
-    if ((status | host | driver) == 0) return result(PATH_UP, MSGID_UP);
-
-    // Check condition: a driver/transport error is retried, then the sense data decides.
-    if (!hostStatusFinal(host) && retry > 1) {
-      retry--;
-      continue;
-    }
-    const sense = senseFromReply(sgSense(reply), SG_SENSE_SIZE, driver);
-    const key = senseKey(sense);
-    if (key == UNIT_ATTENTION) {
-      if (retry > 1) {
-        retry--;
-        continue;
-      }
-    } else if (key == NOT_READY) {
-      const pair = senseAscAscq(sense);
-      if (pair == ASC_ALUA_STANDBY) return result(PATH_GHOST, MSGID_GHOST);
-      if (pair == ASC_ALUA_STATE_TRANSITION) return result(PATH_PENDING, MSG_TRANSITIONING);
-    }
-    return result(PATH_DOWN, MSGID_DOWN);
+  // Check condition: a driver/transport error is retried, then the sense data decides.
+  const attempts = load<i32>(ctx, CTX_ATTEMPTS);
+  if (!hostStatusFinal(host) && attempts > 1) return retry(ctx, fd, scratch, attempts);
+  const sense = senseFromReply(sgSense(reply), SG_SENSE_SIZE, driver);
+  const key = senseKey(sense);
+  if (key == UNIT_ATTENTION) {
+    if (attempts > 1) return retry(ctx, fd, scratch, attempts);
+  } else if (key == NOT_READY) {
+    const pair = senseAscAscq(sense);
+    if (pair == ASC_ALUA_STANDBY) return result(PATH_GHOST, MSGID_GHOST);
+    if (pair == ASC_ALUA_STATE_TRANSITION) return result(PATH_PENDING, MSG_TRANSITIONING);
   }
+  return result(PATH_DOWN, MSGID_DOWN);
+}
+
+function retry(ctx: usize, fd: i32, scratch: usize, attempts: i32): i32 {
+  store<i32>(ctx, attempts - 1, CTX_ATTEMPTS);
+  return submitTur(ctx, fd, scratch);
 }

@@ -19,3 +19,15 @@ export const FIRST_MSGID: i32 = 100;
 export function result(state: i32, msgid: i32): i32 {
   return (state & 0xff) | ((msgid & 0xff) << 8);
 }
+
+/**
+ * What pc_init, pc_check and pc_pending return to wait for `fd` to become readable (docs/ABI.md
+ * "Waiting"): bit 31 set, the fd in bits 0..15. The host calls pc_pending when it is.
+ */
+export const PC_WAIT: i32 = 0x80000000;
+
+// @ts-ignore: decorator
+@inline
+export function waitOn(fd: i32): i32 {
+  return PC_WAIT | (fd & 0xffff);
+}

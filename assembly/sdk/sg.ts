@@ -18,7 +18,7 @@ export const SG_HEADER_SIZE: i32 = 36;
 export const SG_SENSE_OFFSET: i32 = 20;
 export const SG_SENSE_SIZE: i32 = 16;
 export const SG_MAX_CDB_LEN: i32 = 16;
-/** Scratch bytes sgIssue needs for its iovec and byte count (8-byte iovec + u32, rounded up). */
+/** Scratch bytes sgSubmit and sgCollect need for its iovec and byte count (8-byte iovec + u32, rounded up). */
 export const SG_IO_SCRATCH: i32 = 16;
 
 /**
@@ -41,7 +41,7 @@ export function sgCdbLen(opcode: i32, twelveByte: bool): i32 {
 /**
  * Writes a request header at `req` for a CDB of `cdbLen` bytes (which the caller stores at
  * sgCdb(req)) followed by `dataOutLen` bytes, asking for a reply of at most `replyLen` bytes
- * (header included). Returns the total request length to pass to sgIssue.
+ * (header included). Returns the total request length to pass to sgSubmit.
  */
 export function sgRequest(
   req: usize,
@@ -75,31 +75,40 @@ export function sgCdbInit(req: usize, opcode: i32, len: i32): void {
 }
 
 /**
- * Issues one command: fd_write of the request frame (`reqLen` bytes at `req`), then fd_read of the
- * reply frame into `reply` (`replyCap` bytes, at least SG_HEADER_SIZE). `io` is SG_IO_SCRATCH bytes
- * of 4-byte-aligned scratch for the iovec and byte count. Returns the WASI errno of the failing
- * call, ERRNO_IO for a short write or a reply shorter than the header, or 0. After success,
- * sgReplyBytes(io) is the number of reply bytes read.
+ * Submits one command: fd_write of the request frame (`reqLen` bytes at `req`). `io` is SG_IO_SCRATCH
+ * bytes of 4-byte-aligned scratch for the iovec and byte count. Returns the WASI errno of the write,
+ * ERRNO_IO for a short write, or 0. On a non-blocking device fd this returns at once; collect the
+ * reply with sgCollect.
  */
-export function sgIssue(fd: i32, req: usize, reqLen: i32, reply: usize, replyCap: i32, io: usize): i32 {
+export function sgSubmit(fd: i32, req: usize, reqLen: i32, io: usize): i32 {
   const count = io + <usize>IOVEC_SIZE;
   store<u32>(io, <u32>req, 0);
   store<u32>(io, <u32>reqLen, 4);
   store<u32>(count, 0);
-  let errno = fd_write(fd, io, 1, count);
+  const errno = fd_write(fd, io, 1, count);
   if (errno != ERRNO_SUCCESS) return errno;
   if (load<u32>(count) != <u32>reqLen) return ERRNO_IO;
+  return ERRNO_SUCCESS;
+}
 
+/**
+ * Collects the reply of the submitted command: fd_read of the reply frame into `reply` (`replyCap`
+ * bytes, at least SG_HEADER_SIZE). Returns ERRNO_AGAIN while the device has not answered (the
+ * caller returns waitOn(fd) and collects again when resumed), the errno of a failed read, ERRNO_IO for
+ * a reply shorter than the header, or 0; then sgReplyBytes(io) is the number of reply bytes read.
+ */
+export function sgCollect(fd: i32, reply: usize, replyCap: i32, io: usize): i32 {
+  const count = io + <usize>IOVEC_SIZE;
   store<u32>(io, <u32>reply, 0);
   store<u32>(io, <u32>replyCap, 4);
   store<u32>(count, 0);
-  errno = fd_read(fd, io, 1, count);
+  const errno = fd_read(fd, io, 1, count);
   if (errno != ERRNO_SUCCESS) return errno;
   if (load<u32>(count) < <u32>SG_HEADER_SIZE) return ERRNO_IO;
   return ERRNO_SUCCESS;
 }
 
-/** Reply bytes read by the last successful sgIssue that used `io`. */
+/** Reply bytes read by the last successful sgCollect that used `io`. */
 // @ts-ignore: decorator
 @inline
 export function sgReplyBytes(io: usize): i32 {

@@ -1,5 +1,5 @@
 /** The plugin ABI version this host implements (docs/ABI.md). */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** Encoding of pc_check's return value: state in bits 0..7, message id in bits 8..15. */
 export function decodeCheckResult(raw: number): { state: number; msgid: number } {

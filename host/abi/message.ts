@@ -46,4 +46,5 @@ export const hostMessage = {
   pending: () => 'checker thread not responding',
   trap: (checker: string, reason: string) => `${checker} checker trapped: ${reason}`,
   invalidState: (checker: string, state: number) => `${checker} checker returned invalid state ${state}`,
+  badWait: (checker: string, fd: number) => `${checker} checker waited on fd ${fd} with no command outstanding`,
 } as const;

@@ -12,7 +12,7 @@ interface Backend {
 }
 
 const BACKENDS: Record<string, Backend> = {
-  sim: { open: (spec) => SimDevice.fromSpec(spec), attach: (s) => SimDevice.fromShared(s.spec, s.shared) },
+  sim: { open: (spec) => SimDevice.fromSpec(spec), attach: (s) => SimDevice.fromShared(s) },
 };
 
 /** Open the device a spec names: `<scheme>:<rest>`, e.g. `sim:standby?id=lun3`. */

@@ -1,4 +1,4 @@
-import type { Deadline } from './deadline.js';
+import type { IoSlot } from './io-slot.js';
 
 /** One SCSI command as a backend sees it: the CDB, any data-out bytes and how much data-in fits. */
 export interface ScsiCommand {
@@ -24,30 +24,31 @@ export interface ScsiOutcome {
 /** What another thread needs to attach to the same device; structured-clonable. */
 export interface DeviceShare {
   readonly spec: string;
+  /** The backend's own shared state. */
   readonly shared: SharedArrayBuffer;
-}
-
-/** A failure below SCSI: the device could not be reached at all. `errno` is a WASI errno. */
-export interface DeviceFailure {
-  readonly errno: number;
+  /** The device's command slot (IoSlot). */
+  readonly io: SharedArrayBuffer;
 }
 
 /**
- * A device a checker can be pointed at. Calls are synchronous: inside a host thread a device blocks
- * (Atomics.wait, sliced by the deadline) until it has an answer, and gives up when the deadline does.
+ * A device a checker can be pointed at, submit-then-complete (DESIGN.md "Checks never wait on a
+ * thread"). A worker submits a command into `io` (the shim does, on fd_write / fd_pread) and calls
+ * `submitted()`: a device that can answer without I/O completes it right there. Otherwise the command
+ * stays SUBMITTED until the host's I/O side (the main thread) claims it and calls `start(done)`; the
+ * device completes it from its own I/O side (a timer, a socket) and calls `done`, which makes the fd
+ * readable and resumes the parked check. Nothing here waits on a thread, except what stands for a call
+ * stuck in a driver (sim `hang-hard`).
  */
 export interface Device {
   /** The spec the device was created from, e.g. `sim:standby?id=lun3`. */
   readonly spec: string;
   readonly blockSize: number;
   readonly blockCount: number;
-  scsi(command: ScsiCommand, deadline: Deadline): ScsiOutcome | DeviceFailure;
-  /** Plain read of `length` bytes at byte `offset` (directio, readsector0). */
-  read(offset: number, length: number, deadline: Deadline): Uint8Array | DeviceFailure;
+  readonly io: IoSlot;
+  /** On the submitting thread, right after a submit: complete now if the device can. */
+  submitted(): void;
+  /** On the I/O side, for a command this side claimed: finish it later, then call `done` once. Never throws. */
+  start(done: () => void): void;
   /** How a host worker thread attaches to this same device (see attachDevice). */
   share(): DeviceShare;
-}
-
-export function isFailure(x: object): x is DeviceFailure {
-  return 'errno' in x;
 }

@@ -68,6 +68,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     this.host.registry.on('event', (e) => {
       if (e.type === 'loaded') this.publish({ type: 'class-loaded', checker: e.name, version: e.version, sha256: e.sha256 });
       else if (e.type === 'unloaded') this.publish({ type: 'class-unloaded', checker: e.name, version: e.version });
+      else if (e.type === 'call-failed') opts.log.warn(`${e.message} (class v${e.version})`);
       else {
         opts.log.error(`${e.name} checker class v${e.version} refcount went below zero (${e.count})`);
         this.publish({ type: 'refcount-error', checker: e.name, version: e.version, count: e.count });
@@ -180,7 +181,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     }
     await this.ensureChecker(name);
     if (this.paths.has(spec)) throw new DaemonCommandError(`path ${spec} already exists`);
-    const checker = this.host.registry.bind(name, device);
+    const checker = await this.bind(name, device);
     this.paths.set(spec, { spec, device, checkerName: name, checker, draining: null, fromConfig });
     this.scheduler.add(spec);
     this.publish({ type: 'path-added', path: spec, checker: name });
@@ -234,7 +235,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     } catch (e) {
       this.config = previous;
       // Checkers reloaded before the failure are current now: their paths follow them.
-      this.followCurrent();
+      await this.followCurrent();
       throw e instanceof DaemonCommandError ? e : new DaemonCommandError((e as Error).message);
     }
     this.scheduler.reconfigure(this.schedulerOptions());
@@ -246,11 +247,11 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
         removed++;
       }
     }
-    for (const p of this.paths.values()) {
+    for (const p of [...this.paths.values()]) {
       const name = p.fromConfig ? wanted.get(p.spec)! : p.checkerName;
-      if (name !== p.checkerName) this.rebind(p, name);
+      if (name !== p.checkerName) await this.rebind(p, name);
     }
-    this.followCurrent();
+    await this.followCurrent();
     for (const [spec, name] of wanted) {
       if (!this.paths.has(spec)) {
         await this.addPathNow(spec, name, true);
@@ -274,23 +275,44 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
   private async reloadCheckerNow(name: string): Promise<number> {
     if (this.host.registry.current(name) === undefined) throw new DaemonCommandError(`checker '${name}' is not loaded`);
     await this.ensureChecker(name, 'always');
-    this.followCurrent();
+    await this.followCurrent();
     const version = this.host.registry.current(name)!.version;
     this.opts.log.notice(`checker ${name} hot-reloaded: version ${version}`);
     return version;
   }
 
   /** Move every path bound to a class that is no longer the current version of its name onto the current one. */
-  private followCurrent(): void {
-    for (const p of this.paths.values()) {
-      if (p.checker.cls !== this.host.registry.current(p.checkerName)) this.rebind(p, p.checkerName);
+  private async followCurrent(): Promise<void> {
+    for (const p of [...this.paths.values()]) {
+      if (this.paths.get(p.spec) === p && p.checker.cls !== this.host.registry.current(p.checkerName)) await this.rebind(p, p.checkerName);
     }
   }
 
-  /** Move a path to the current class of `name`; a check in flight on the old binding drains it. */
-  private rebind(p: DaemonPath, name: string): void {
+  /** Bind a path's device to a checker: pc_init runs on a worker, within checker_timeout. */
+  private async bind(name: string, device: Device): Promise<Checker> {
+    try {
+      return await this.host.registry.bind(name, device, this.config.defaults.checkerTimeout * 1000);
+    } catch (e) {
+      throw new DaemonCommandError(`${device.spec}: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Move a path to the current class of `name`; a check in flight on the old binding drains it. If the
+   * new binding cannot be made, the path stays on the old one and the error is logged.
+   */
+  private async rebind(p: DaemonPath, name: string): Promise<void> {
+    let checker: Checker;
+    try {
+      checker = await this.bind(name, p.device);
+    } catch (e) {
+      this.opts.log.error((e as Error).message);
+      return;
+    }
+    // Deleted while pc_init ran: the new binding has no path.
+    if (this.paths.get(p.spec) !== p) return this.host.registry.unbind(checker);
     const old = p.checker;
-    p.checker = this.host.registry.bind(name, p.device);
+    p.checker = checker;
     p.checkerName = name;
     this.host.registry.unbind(old);
     if (old.running) p.draining = old;

@@ -1,11 +1,14 @@
 import { ringMask } from './ring-mask.js';
 
 /** Number fields per completion record. */
-export const DONE_FIELDS = 5;
-/** Field order of a completion record: job id, how it ended, pc_check's raw result, microseconds, 1 if past its deadline. */
-export const Done = { ID: 0, KIND: 1, RAW: 2, MICROS: 3, LATE: 4 } as const;
-/** How a job ended on a worker. */
-export const DoneKind = { RETURNED: 0, TRAPPED: 1, STALE: 2, EXPIRED: 3 } as const;
+export const DONE_FIELDS = 4;
+/**
+ * Field order of a completion record: job id, how the call ended, the plugin's raw result (for
+ * BAD_WAIT the fd it waited on; for PARKED the device it waits for), 1 if past its deadline.
+ */
+export const Done = { ID: 0, KIND: 1, RAW: 2, LATE: 3 } as const;
+/** How a job's call ended on a worker. PARKED: it waits for a device; the job goes on later. */
+export const DoneKind = { RETURNED: 0, TRAPPED: 1, STALE: 2, EXPIRED: 3, PARKED: 4, BAD_WAIT: 5 } as const;
 
 const HEAD = 0;
 const TAIL = 1;
@@ -34,7 +37,7 @@ export class DoneRing {
   }
 
   /** Append (worker side); blocks while the ring is full, which only a stalled main thread causes. */
-  push(id: number, kind: number, raw: number, micros: number, late: number): void {
+  push(id: number, kind: number, raw: number, late: number): void {
     const tail = this.i32[TAIL]!;
     for (;;) {
       const head = Atomics.load(this.i32, HEAD);
@@ -45,7 +48,6 @@ export class DoneRing {
     this.data[at + Done.ID] = id;
     this.data[at + Done.KIND] = kind;
     this.data[at + Done.RAW] = raw;
-    this.data[at + Done.MICROS] = micros;
     this.data[at + Done.LATE] = late;
     Atomics.store(this.i32, TAIL, (tail + 1) | 0);
   }

@@ -1,9 +1,14 @@
 import { ringMask } from './ring-mask.js';
 
 /** Number fields per job record. */
-export const JOB_FIELDS = 5;
+export const JOB_FIELDS = 6;
 /** Field order of a job record. */
-export const Job = { ID: 0, CLASS: 1, SLOT: 2, GEN: 3, DEADLINE: 4 } as const;
+export const Job = { ID: 0, CLASS: 1, SLOT: 2, GEN: 3, DEADLINE: 4, KIND: 5 } as const;
+/**
+ * Which plugin call a job makes: read the class's metadata exports, pc_init, pc_check, pc_pending
+ * (continue a parked init or check) or pc_free.
+ */
+export const JobKind = { PROBE: 0, INIT: 1, CHECK: 2, PENDING: 3, FREE: 4 } as const;
 
 const HEAD = 0;
 const TAIL = 1;

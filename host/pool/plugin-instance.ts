@@ -1,6 +1,6 @@
 import type { DeviceNamespace } from '../shim/device-namespace.js';
 import { GuestMemory } from '../shim/guest-memory.js';
-import { WasiShim, type LogSink } from '../shim/wasi.js';
+import { WasiShim } from '../shim/wasi.js';
 
 /** The plugin's exports as the host calls them (docs/ABI.md "Exports"); validated at load. */
 export interface PluginExports {
@@ -12,8 +12,9 @@ export interface PluginExports {
   pc_msg_count(): number;
   pc_msg(id: number): number;
   pc_msg_len(id: number): number;
-  pc_init(ctx: number): number;
+  pc_init(ctx: number, fd: number, scratch: number): number;
   pc_check(ctx: number, fd: number, scratch: number): number;
+  pc_pending(ctx: number, fd: number, scratch: number): number;
   pc_free(ctx: number): void;
   pc_reset?(): void;
   pc_mp_init?(ctx: number): number;
@@ -27,9 +28,9 @@ export class PluginInstance {
     readonly memory: GuestMemory,
   ) {}
 
-  static create(module: WebAssembly.Module, memory: WebAssembly.Memory, namespace: DeviceNamespace, log?: LogSink): PluginInstance {
+  static create(module: WebAssembly.Module, memory: WebAssembly.Memory, namespace: DeviceNamespace): PluginInstance {
     const guest = new GuestMemory(memory);
-    const shim = new WasiShim(guest, namespace, log);
+    const shim = new WasiShim(guest, namespace);
     const instance = new WebAssembly.Instance(module, {
       env: { memory },
       wasi_snapshot_preview1: shim.imports(),

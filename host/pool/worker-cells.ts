@@ -5,13 +5,14 @@ import type { DeviceShare } from '../backends/device.js';
  * Small shared cells between the main thread and the pool's workers. Pool-wide: WAKE (bumped on every
  * job or control message, workers sleep on it) and DONE_WAKE (bumped by workers on every completion,
  * the main thread waits on it), SLEEPERS (workers blocked on WAKE) and MAIN_WAITING (the main thread is
- * waiting on DONE_WAKE): waking a thread costs microseconds, so nobody notifies a thread that is not asleep. Per worker: CURRENT (the job it is running, 0 idle, KILLED once the
- * main thread has condemned it) and CANCEL (a job id whose device waits must end now), READY (1 once the worker takes jobs).
+ * waiting on DONE_WAKE): waking a thread costs microseconds, so nobody notifies a thread that is not
+ * asleep. Per worker: CURRENT (the job it is running, 0 idle, KILLED once the main thread has condemned
+ * it) and READY (1 once the worker takes jobs).
  */
 export const PoolCell = { WAKE: 0, DONE_WAKE: 1, SLEEPERS: 2, MAIN_WAITING: 3 } as const;
 export const POOL_CELLS = 4;
-export const WorkerCell = { CURRENT: 0, CANCEL: 1, READY: 2 } as const;
-export const WORKER_CELLS = 3;
+export const WorkerCell = { CURRENT: 0, READY: 1 } as const;
+export const WORKER_CELLS = 2;
 export const KILLED = -1;
 
 /** Messages the main thread posts to a worker's control port (never one per check). */
@@ -22,17 +23,35 @@ export type ControlMessage =
       readonly module: WebAssembly.Module;
       readonly memory: WebAssembly.Memory;
       readonly contexts: Int32Array;
-      readonly ctxBase: number;
-      readonly ctxStride: number;
-      readonly scratchBase: number;
-      readonly scratchStride: number;
     }
+  | ({ readonly op: 'layout'; readonly id: number } & ClassLayout)
   | { readonly op: 'drop-class'; readonly id: number }
   | { readonly op: 'device'; readonly id: number; readonly share: DeviceShare }
   | { readonly op: 'drop-device'; readonly id: number };
 
-/** What a worker posts back on its port: only for rare events (a trap's reason). */
-export type WorkerReport = { readonly op: 'trap'; readonly job: number; readonly reason: string };
+/** Where a class's contexts and scratch regions are: known once its metadata has been read. */
+export interface ClassLayout {
+  readonly ctxBase: number;
+  readonly ctxStride: number;
+  readonly scratchBase: number;
+  readonly scratchStride: number;
+}
+
+/** What a class's metadata exports answered (docs/ABI.md "Exports"); the main thread validates it. */
+export interface ClassMetadata {
+  readonly abiVersion: unknown;
+  readonly name: string | null;
+  readonly ctxSize: unknown;
+  readonly scratchSize: unknown;
+  readonly msgCount: unknown;
+  /** Message texts 100.., null for one that is not a valid string; empty when msgCount is out of range. */
+  readonly messages: readonly (string | null)[];
+}
+
+/** What a worker posts back on its port, before the job's completion: only for rare events. */
+export type WorkerReport =
+  | { readonly op: 'trap'; readonly job: number; readonly reason: string }
+  | { readonly op: 'metadata'; readonly job: number; readonly metadata: ClassMetadata };
 
 export interface WorkerInit {
   readonly index: number;

@@ -1,20 +1,22 @@
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { attachDevice } from '../backends/device-spec.js';
 import type { Device } from '../backends/device.js';
-import { Deadline } from '../backends/deadline.js';
+import { IoState } from '../backends/io-slot.js';
 import { DeviceNamespace } from '../shim/device-namespace.js';
 import { ContextField, CONTEXT_FIELDS } from './context-layout.js';
 import { DoneKind, DoneRing } from './done-ring.js';
-import { Job, JOB_FIELDS, JobQueue } from './job-queue.js';
+import { Job, JOB_FIELDS, JobKind, JobQueue } from './job-queue.js';
+import { readMetadata } from './read-metadata.js';
 import { PluginInstance } from './plugin-instance.js';
-import { runCheck, type CheckJob } from './run-check.js';
-import { KILLED, PoolCell, WorkerCell, type ControlMessage, type WorkerInit } from './worker-cells.js';
+import { KILLED, PoolCell, WorkerCell, type ClassLayout, type ControlMessage, type WorkerInit } from './worker-cells.js';
 
 /**
  * The host's thread entry (DESIGN.md: the thread belongs to the host, never to a plugin). A worker
- * takes jobs from the shared queue, runs pc_check on its own instance of the job's class, and
- * reports to its completion ring. A job names only a class id and a context handle; everything else
- * (context pointer, device) is looked up here, and a stale generation is refused.
+ * takes jobs from the shared queue, makes one plugin call on its own instance of the job's class, and
+ * reports to its completion ring. A job names only a class id, a context handle and which call; the
+ * context pointer, scratch and device fd are this thread's, looked up here; a stale generation is
+ * refused. A call that waits for a device (`WAIT | fd`, docs/ABI.md) is reported PARKED and this
+ * thread moves on: the only Atomics.wait here is the idle wait for jobs.
  */
 const init = workerData as WorkerInit;
 const jobs = new JobQueue(init.jobs, init.jobCapacity);
@@ -22,13 +24,13 @@ const done = new DoneRing(init.done, init.doneCapacity);
 const pool = init.poolCells;
 const mine = init.workerCells;
 const namespace = new DeviceNamespace();
-const deadline = new Deadline(Infinity, { cells: mine, index: WorkerCell.CANCEL });
 const record = new Float64Array(JOB_FIELDS);
-/** Reused for every job; runCheck reads it synchronously. */
-const job: { ctx: number; fd: number; scratch: number; deadline: Deadline } = { ctx: 0, fd: -1, scratch: 0, deadline };
+/** Bit 31 of a call's result: the plugin waits for the fd in bits 0..15. */
+const WAIT_MASK = 0x80000000 | 0;
 
 interface WorkerClass {
   readonly desc: Extract<ControlMessage, { op: 'class' }>;
+  layout: ClassLayout | null;
   instance: PluginInstance | null;
   readonly fds: Map<number, number>;
 }
@@ -38,8 +40,13 @@ const devices = new Map<number, Device>();
 function control(msg: ControlMessage): void {
   switch (msg.op) {
     case 'class':
-      classes.set(msg.id, { desc: msg, instance: null, fds: new Map() });
+      classes.set(msg.id, { desc: msg, layout: null, instance: null, fds: new Map() });
       return;
+    case 'layout': {
+      const c = classes.get(msg.id);
+      if (c !== undefined) c.layout = msg;
+      return;
+    }
     case 'drop-class':
       classes.delete(msg.id);
       return;
@@ -74,66 +81,112 @@ function fdFor(c: WorkerClass, instance: PluginInstance, deviceId: number): numb
     if (!devices.has(deviceId)) drainControl();
     const device = devices.get(deviceId);
     if (device === undefined) return -1;
-    fd = instance.shim.fds.openDevice(device);
+    fd = instance.shim.fds.openDevice(device, true, deviceId);
     c.fds.set(deviceId, fd);
   }
   return fd;
 }
 
-/** Run one job and report how it ended through the ring. */
-function execute(id: number): void {
+function trapReason(e: unknown): string {
+  if (e instanceof Error) return e.message.split('\n')[0]!;
+  return String(e);
+}
+
+function trapped(id: number, reason: string, late: number): void {
+  init.port.postMessage({ op: 'trap', job: id, reason });
+  finish(id, DoneKind.TRAPPED, 0, late);
+}
+
+/** The class of a job and whether its context handle is still good; null (reported STALE) if not. */
+function classFor(id: number, kind: number): WorkerClass | null {
   const classId = record[Job.CLASS]!;
-  const slot = record[Job.SLOT]!;
-  const gen = record[Job.GEN]!;
-  const at = record[Job.DEADLINE]! - performance.timeOrigin;
   let c = classes.get(classId);
-  if (c === undefined) {
+  if (c === undefined || (kind !== JobKind.PROBE && c.layout === null)) {
     drainControl();
     c = classes.get(classId);
   }
-  const cells = c?.desc.contexts;
-  const base = slot * CONTEXT_FIELDS;
-  if (c === undefined || cells === undefined || Atomics.load(cells, base + ContextField.GEN) !== gen || Atomics.load(cells, base + ContextField.HOLDERS) <= 0) {
-    finish(id, DoneKind.STALE, 0, 0, 0);
-    return;
-  }
-  if (at <= performance.now()) {
-    finish(id, DoneKind.EXPIRED, 0, 0, 1);
-    return;
-  }
+  if (c === undefined) return null;
+  if (kind === JobKind.PROBE) return c;
+  if (c.layout === null) return null;
+  const base = record[Job.SLOT]! * CONTEXT_FIELDS;
+  const cells = c.desc.contexts;
+  if (Atomics.load(cells, base + ContextField.GEN) !== record[Job.GEN]) return null;
+  // pc_free runs once the last holder let go; every other call needs a holder.
+  if (kind !== JobKind.FREE && Atomics.load(cells, base + ContextField.HOLDERS) <= 0) return null;
+  return c;
+}
+
+/** Run one job and report how it ended through the ring. */
+function execute(id: number): void {
+  const kind = record[Job.KIND]!;
+  const at = record[Job.DEADLINE]! - performance.timeOrigin;
+  const c = classFor(id, kind);
+  if (c === null) return finish(id, DoneKind.STALE, 0, 0);
+  if (at <= performance.now()) return finish(id, DoneKind.EXPIRED, 0, 1);
   let instance: PluginInstance;
   try {
     instance = instanceOf(c);
   } catch (e) {
-    init.port.postMessage({ op: 'trap', job: id, reason: `cannot instantiate: ${(e as Error).message}` });
-    finish(id, DoneKind.TRAPPED, 0, 0, 0);
-    return;
+    return trapped(id, `cannot instantiate: ${(e as Error).message}`, 0);
   }
-  const d = c.desc;
-  job.ctx = d.ctxBase + slot * d.ctxStride;
-  job.fd = fdFor(c, instance, Atomics.load(cells, base + ContextField.DEVICE));
-  job.scratch = d.scratchBase + init.scratchRegion * d.scratchStride;
-  deadline.arm(at, id);
-  const outcome = runCheck(instance, job as CheckJob);
-  const micros = Math.round(outcome.ms * 1000);
-  const late = outcome.late ? 1 : 0;
-  if (outcome.kind === 'trapped') {
-    init.port.postMessage({ op: 'trap', job: id, reason: outcome.reason });
-    finish(id, DoneKind.TRAPPED, 0, micros, late);
-  } else {
-    finish(id, DoneKind.RETURNED, outcome.raw, micros, late);
+  if (kind === JobKind.PROBE) return probe(id, instance, at);
+  const layout = c.layout!;
+  const slot = record[Job.SLOT]!;
+  const ctx = layout.ctxBase + slot * layout.ctxStride;
+  const x = instance.exports;
+  if (kind === JobKind.FREE) {
+    try {
+      x.pc_free(ctx);
+    } catch (e) {
+      return trapped(id, trapReason(e), late(at));
+    }
+    return finish(id, DoneKind.RETURNED, 0, late(at));
   }
+  const deviceId = Atomics.load(c.desc.contexts, slot * CONTEXT_FIELDS + ContextField.DEVICE);
+  const fd = fdFor(c, instance, deviceId);
+  const scratch = layout.scratchBase + init.scratchRegion * layout.scratchStride;
+  let raw: number;
+  try {
+    raw = kind === JobKind.CHECK ? x.pc_check(ctx, fd, scratch) : kind === JobKind.PENDING ? x.pc_pending(ctx, fd, scratch) : x.pc_init(ctx, fd, scratch);
+    // A wait on an fd that is readable already goes on here, within the deadline.
+    while ((raw & WAIT_MASK) !== 0 && at > performance.now()) {
+      const entry = (raw & 0xffff) === fd ? instance.shim.fds.get(fd) : undefined;
+      const state = entry?.kind === 'device' ? entry.device.io.state : IoState.IDLE;
+      if (state === IoState.IDLE) return finish(id, DoneKind.BAD_WAIT, raw & 0xffff, 0);
+      if (state !== IoState.COMPLETE) return finish(id, DoneKind.PARKED, deviceId, 0);
+      raw = x.pc_pending(ctx, fd, scratch);
+    }
+  } catch (e) {
+    return trapped(id, trapReason(e), late(at));
+  }
+  finish(id, DoneKind.RETURNED, raw, late(at));
+}
+
+function late(at: number): number {
+  return at <= performance.now() ? 1 : 0;
+}
+
+/** Read the class's metadata exports; the main thread validates what they answered. */
+function probe(id: number, instance: PluginInstance, at: number): void {
+  let metadata;
+  try {
+    metadata = readMetadata(instance);
+  } catch (e) {
+    return trapped(id, trapReason(e), late(at));
+  }
+  init.port.postMessage({ op: 'metadata', job: id, metadata });
+  finish(id, DoneKind.RETURNED, 0, late(at));
 }
 
 /**
  * Report a job, unless the main thread has condemned this worker meanwhile: then stop touching
  * shared state at all and wait to be terminated, so a kill can never land inside a queue operation.
  */
-function finish(id: number, kind: number, raw: number, micros: number, late: number): void {
+function finish(id: number, kind: number, raw: number, isLate: number): void {
   if (Atomics.compareExchange(mine, WorkerCell.CURRENT, id, 0) !== id) {
     for (;;) Atomics.wait(mine, WorkerCell.CURRENT, KILLED);
   }
-  done.push(id, kind, raw, micros, late);
+  done.push(id, kind, raw, isLate);
   Atomics.add(pool, PoolCell.DONE_WAKE, 1);
   // The main thread sets MAIN_WAITING before it waits on the value it read before draining: if it
   // was not set when we looked, our add above already changed that value and its wait returns.

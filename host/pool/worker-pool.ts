@@ -3,20 +3,41 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import type { DeviceShare } from '../backends/device.js';
+import type { Device } from '../backends/device.js';
+import { IoState } from '../backends/io-slot.js';
 import { Done, DONE_FIELDS, DoneKind, DoneRing } from './done-ring.js';
-import { Job, JOB_FIELDS, JobQueue } from './job-queue.js';
-import { KILLED, POOL_CELLS, PoolCell, WORKER_CELLS, WorkerCell, type ControlMessage, type WorkerInit, type WorkerReport } from './worker-cells.js';
+import { Job, JOB_FIELDS, JobKind, JobQueue } from './job-queue.js';
+import {
+  KILLED,
+  POOL_CELLS,
+  PoolCell,
+  WORKER_CELLS,
+  WorkerCell,
+  type ClassLayout,
+  type ClassMetadata,
+  type ControlMessage,
+  type WorkerInit,
+  type WorkerReport,
+} from './worker-cells.js';
 
 export type ClassDescriptor = Omit<Extract<ControlMessage, { op: 'class' }>, 'op'>;
+export { JobKind } from './job-queue.js';
 
-/** How a job ended. Exactly one of these reaches each job's listener. */
-export type JobEnd =
-  | { readonly kind: 'returned'; readonly raw: number; readonly ms: number; readonly late: boolean }
-  | { readonly kind: 'trapped'; readonly reason: string; readonly ms: number; readonly late: boolean }
+/**
+ * How a job ended. Exactly one of these reaches each job's listener. `ms` is the time from submit to
+ * the end, parked time included. `abandoned`: it was parked on a device when its deadline passed or its
+ * context was let go; its command may still be outstanding on the device, whose late reply is discarded.
+ */
+export type JobEnd = { readonly ms: number } & (
+  | { readonly kind: 'returned'; readonly raw: number; readonly late: boolean; readonly metadata?: ClassMetadata }
+  | { readonly kind: 'trapped'; readonly reason: string; readonly late: boolean }
   | { readonly kind: 'stale' }
   | { readonly kind: 'expired' }
-  | { readonly kind: 'terminated'; readonly reason: string };
+  | { readonly kind: 'abandoned' }
+  | { readonly kind: 'bad-wait'; readonly fd: number }
+  | { readonly kind: 'terminated'; readonly reason: string }
+);
+type EndBody = JobEnd extends infer E ? (E extends unknown ? Omit<E, 'ms'> : never) : never;
 
 export interface JobListener {
   /** The job's deadline passed and it has not ended (it may still be queued or running). */
@@ -57,17 +78,39 @@ interface PoolWorker {
 
 interface InFlight {
   readonly listener: JobListener;
+  readonly kind: number;
+  readonly classId: number;
+  readonly slot: number;
+  readonly gen: number;
+  /** The device the job's context checks (host-wide id; 0 for a class-wide job). */
+  readonly deviceId: number;
   readonly deadline: number;
+  readonly started: number;
   late: boolean;
+  /** Waiting for its device: no thread holds it. */
+  parked: boolean;
+}
+
+interface PoolDevice {
+  readonly device: Device;
+  /** Made once per device: what the device calls when a command it started has completed. */
+  readonly done: () => void;
 }
 
 const WATCHDOG_MS = 10;
+/** WASI EIO: what a command gets whose device failed to start it. */
+const EIO = 29;
 const TERMINATE_WAIT_MS = 2000;
 
 function workerScript(): string {
   const here = fileURLToPath(import.meta.url);
   // Under vitest this module is TypeScript source; the worker always runs the built JavaScript.
   return here.endsWith('.ts') ? join(dirname(here), '..', '..', 'dist', 'host', 'pool', 'worker-main.js') : join(dirname(here), 'worker-main.js');
+}
+
+/** Parked jobs are found by context: class ids and slots both stay far below 2^26. */
+function contextKey(classId: number, slot: number): number {
+  return classId * 0x4000000 + slot;
 }
 
 /** Absolute time in ms, comparable across threads (each thread's performance.now() has its own origin). */
@@ -92,7 +135,13 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
   private readonly freeRegions: number[] = [];
   private readonly inFlight = new Map<number, InFlight>();
   private readonly classes = new Map<number, ClassDescriptor>();
-  private readonly devices = new Map<number, DeviceShare>();
+  private readonly layouts = new Map<number, ClassLayout>();
+  private readonly devices = new Map<number, PoolDevice>();
+  /** Parked jobs by the device they wait for, and by context (so letting go of a context abandons its wait). */
+  private readonly parkedOn = new Map<number, number>();
+  private readonly parkedByContext = new Map<number, number>();
+  /** Jobs the shared queue had no room for, oldest first: pushed as workers free room. */
+  private readonly backlog: Float64Array[] = [];
   private readonly record = new Float64Array(JOB_FIELDS);
   private readonly doneRecord = new Int32Array(DONE_FIELDS);
   private nextJob = 1;
@@ -121,15 +170,22 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     this.broadcast({ op: 'class', ...desc });
   }
 
+  /** Where the class's contexts and scratch are, once its metadata is known: before its first context job. */
+  setLayout(id: number, layout: ClassLayout): void {
+    this.layouts.set(id, layout);
+    this.broadcast({ op: 'layout', id, ...layout });
+  }
+
   /** Drop every worker's instance of a class; only once nothing can run in it (DESIGN.md invariant 5). */
   dropClass(id: number): void {
     this.classes.delete(id);
+    this.layouts.delete(id);
     this.broadcast({ op: 'drop-class', id });
   }
 
-  addDevice(id: number, share: DeviceShare): void {
-    this.devices.set(id, share);
-    this.broadcast({ op: 'device', id, share });
+  addDevice(id: number, device: Device): void {
+    this.devices.set(id, { device, done: () => this.deviceDone(id, device) });
+    this.broadcast({ op: 'device', id, share: device.share() });
   }
 
   dropDevice(id: number): void {
@@ -138,27 +194,47 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
   }
 
   /**
-   * Queue a check of context (slot, gen) of class `classId`. The caller holds the class reference and
-   * the context before calling (DESIGN.md invariant 2) and releases them in `listener.ended`.
-   * Returns false (and calls nothing) when the queue is full or the pool is closed.
+   * Queue a job: call `kind` on context (slot, gen) of class `classId`, whose device is `deviceId`.
+   * The caller holds the class reference and the context before calling (DESIGN.md invariant 2) and
+   * releases them in `listener.ended`. Returns false (and calls nothing) once the pool is closed.
    */
-  submit(classId: number, slot: number, gen: number, timeoutMs: number, listener: JobListener): boolean {
+  submit(kind: number, classId: number, slot: number, gen: number, deviceId: number, timeoutMs: number, listener: JobListener): boolean {
     if (this.closed) return false;
     const id = this.nextJob;
+    this.nextJob = id === 0x7fffffff ? 1 : id + 1;
     const deadline = now() + timeoutMs;
+    this.inFlight.set(id, { listener, kind, classId, slot, gen, deviceId, deadline, started: performance.now(), late: false, parked: false });
+    this.enqueue(id, kind, classId, slot, gen, deadline);
+    this.watch();
+    return true;
+  }
+
+  /** Abandon the parked job of a context (its checker let go of it): it ends now, its device keeps the command. */
+  abandon(classId: number, slot: number): void {
+    const id = this.parkedByContext.get(contextKey(classId, slot));
+    if (id !== undefined) this.end(id, { kind: 'abandoned' });
+  }
+
+  private enqueue(id: number, kind: number, classId: number, slot: number, gen: number, deadline: number): void {
     const r = this.record;
     r[Job.ID] = id;
     r[Job.CLASS] = classId;
     r[Job.SLOT] = slot;
     r[Job.GEN] = gen;
     r[Job.DEADLINE] = deadline;
-    if (!this.jobs.push(r)) return false;
-    this.nextJob = id === 0x7fffffff ? 1 : id + 1;
-    this.inFlight.set(id, { listener, deadline, late: false });
+    r[Job.KIND] = kind;
+    if (this.backlog.length > 0 || !this.jobs.push(r)) this.backlog.push(r.slice());
     this.pendingWakes++;
     if (this.pendingWakes === 1) queueMicrotask(this.wakeWorkers);
-    this.watch();
-    return true;
+  }
+
+  private flushBacklog(): void {
+    let n = 0;
+    while (n < this.backlog.length && this.jobs.push(this.backlog[n]!)) n++;
+    if (n === 0) return;
+    this.backlog.splice(0, n);
+    this.pendingWakes += n;
+    this.wakeWorkers();
   }
 
   /** Resolves once every worker has started and takes jobs (worker start-up is tens of ms), or after `ms`. */
@@ -171,10 +247,18 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     return true;
   }
 
-  stats(): { workers: number; busy: number; stuck: number; replaced: number; queued: number; inFlight: number } {
+  stats(): { workers: number; busy: number; stuck: number; replaced: number; queued: number; inFlight: number; parked: number } {
     let busy = 0;
     for (const w of this.workers) if (Atomics.load(w.cells, WorkerCell.CURRENT) > 0) busy++;
-    return { workers: this.workers.length, busy, stuck: this.exiting.size, replaced: this.replaced, queued: this.jobs.length, inFlight: this.inFlight.size };
+    return {
+      workers: this.workers.length,
+      busy,
+      stuck: this.exiting.size,
+      replaced: this.replaced,
+      queued: this.jobs.length + this.backlog.length,
+      inFlight: this.inFlight.size,
+      parked: this.parkedOn.size,
+    };
   }
 
   /**
@@ -190,6 +274,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     this.workers.length = 0;
     for (const w of all) Atomics.store(w.cells, WorkerCell.CURRENT, KILLED);
     const abandoned = this.inFlight.size;
+    this.backlog.length = 0;
     for (const [id] of this.inFlight) this.end(id, { kind: 'terminated', reason: 'pool closed' });
     await Promise.all(all.map((w) => Promise.race([w.thread.terminate(), new Promise((r) => setTimeout(r, TERMINATE_WAIT_MS).unref())])));
     return { abandoned };
@@ -216,7 +301,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     thread.unref();
     const w: PoolWorker = { index, thread, cells, ring, port: port1, region, condemnedJob: null, error: null };
     for (const desc of this.classes.values()) port1.postMessage({ op: 'class', ...desc });
-    for (const [id, share] of this.devices) port1.postMessage({ op: 'device', id, share });
+    for (const [id, layout] of this.layouts) port1.postMessage({ op: 'layout', id, ...layout });
+    for (const [id, d] of this.devices) port1.postMessage({ op: 'device', id, share: d.device.share() });
     thread.on('error', (e) => (w.error = e.message.split('\n')[0]!));
     thread.on('exit', (code) => this.exited(w, code));
     this.workers.push(w);
@@ -277,25 +363,94 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     }
   }
 
-  private end(id: number, end: JobEnd): void {
+  private end(id: number, body: EndBody): void {
     const e = this.inFlight.get(id);
     if (e === undefined) return;
     this.inFlight.delete(id);
-    e.listener.ended(end);
+    if (e.parked) this.unpark(id, e);
+    this.settleIo(e.deviceId, body.kind === 'terminated');
+    e.listener.ended({ ...body, ms: performance.now() - e.started } as JobEnd);
+  }
+
+  /**
+   * A job ended: what it left on its device. An unread reply is discarded; a command it submitted but
+   * did not wait for still goes to the device (its reply is discarded when it comes), unless the
+   * thread that submitted it died before the device took it.
+   */
+  private settleIo(deviceId: number, threadLost: boolean): void {
+    const d = this.devices.get(deviceId);
+    if (d === undefined) return;
+    const io = d.device.io;
+    const state = io.state;
+    if (state === IoState.COMPLETE || (state === IoState.SUBMITTED && threadLost)) io.release();
+    else if (state === IoState.SUBMITTED) this.startIo(d);
+  }
+
+  /** Hand a submitted command to the device's I/O side (once: claim() takes it). */
+  private startIo(d: PoolDevice): void {
+    if (!d.device.io.claim()) return;
+    try {
+      d.device.start(d.done);
+    } catch {
+      d.device.io.fail(EIO);
+      d.done();
+    }
+  }
+
+  /** A device completed the command it had started: resume the job parked on it, or discard a late reply. */
+  private deviceDone(deviceId: number, device: Device): void {
+    const id = this.parkedOn.get(deviceId);
+    const e = id === undefined ? undefined : this.inFlight.get(id);
+    if (id === undefined || e === undefined) {
+      device.io.release();
+      return;
+    }
+    this.unpark(id, e);
+    this.enqueue(id, JobKind.PENDING, e.classId, e.slot, e.gen, e.deadline);
+  }
+
+  private park(id: number, e: InFlight): void {
+    const d = this.devices.get(e.deviceId);
+    if (d === undefined) return this.end(id, { kind: 'stale' });
+    e.parked = true;
+    this.parkedOn.set(e.deviceId, id);
+    this.parkedByContext.set(contextKey(e.classId, e.slot), id);
+    const state = d.device.io.state;
+    // Answered between the plugin's read and now: go on at once. Otherwise the device's I/O side finishes it.
+    if (state === IoState.COMPLETE) d.done();
+    else if (state === IoState.SUBMITTED) this.startIo(d);
+    if (e.late && e.parked) this.end(id, { kind: 'abandoned' });
+  }
+
+  private unpark(id: number, e: InFlight): void {
+    e.parked = false;
+    if (this.parkedOn.get(e.deviceId) === id) this.parkedOn.delete(e.deviceId);
+    const key = contextKey(e.classId, e.slot);
+    if (this.parkedByContext.get(key) === id) this.parkedByContext.delete(key);
   }
 
   private drain(w: PoolWorker): void {
     const r = this.doneRecord;
     while (w.ring.pop(r)) {
       const id = r[Done.ID]!;
-      const ms = r[Done.MICROS]! / 1000;
       const late = r[Done.LATE] === 1;
       switch (r[Done.KIND]) {
-        case DoneKind.RETURNED:
-          this.end(id, { kind: 'returned', raw: r[Done.RAW]!, ms, late });
+        case DoneKind.RETURNED: {
+          const e = this.inFlight.get(id);
+          const metadata = e?.kind === JobKind.PROBE ? this.report(w, id, 'metadata')?.metadata : undefined;
+          this.end(id, { kind: 'returned', raw: r[Done.RAW]!, late, ...(metadata !== undefined && { metadata }) });
+          break;
+        }
+        case DoneKind.PARKED: {
+          const e = this.inFlight.get(id);
+          if (e !== undefined) this.park(id, e);
+          break;
+        }
+        case DoneKind.BAD_WAIT:
+          this.end(id, { kind: 'bad-wait', fd: r[Done.RAW]! });
           break;
         case DoneKind.TRAPPED:
-          this.end(id, { kind: 'trapped', reason: this.trapReason(w, id), ms, late });
+          this.end(id, { kind: 'trapped', reason: this.report(w, id, 'trap')?.reason ?? 'trapped (reason lost)', late });
           break;
         case DoneKind.STALE:
           this.end(id, { kind: 'stale' });
@@ -306,17 +461,18 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     }
   }
 
-  /** A trap's reason was posted on the worker's port before its completion was pushed. */
-  private trapReason(w: PoolWorker, id: number): string {
+  /** A report posted on the worker's port before its completion was pushed (a trap's reason, metadata). */
+  private report<K extends WorkerReport['op']>(w: PoolWorker, id: number, op: K): Extract<WorkerReport, { op: K }> | undefined {
     for (let m = receiveMessageOnPort(w.port); m !== undefined; m = receiveMessageOnPort(w.port)) {
       const report = m.message as WorkerReport;
-      if (report.job === id) return report.reason;
+      if (report.job === id && report.op === op) return report as Extract<WorkerReport, { op: K }>;
     }
-    return 'trapped (reason lost)';
+    return undefined;
   }
 
   private drainAll(): void {
     for (const w of this.workers) this.drain(w);
+    if (this.backlog.length > 0) this.flushBacklog();
   }
 
   /** While jobs are in flight: wait for completions, and run the deadline watchdog. */
@@ -349,19 +505,19 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
   private tick(): void {
     this.drainAll();
     const t = now();
-    for (const e of this.inFlight.values()) {
+    for (const [id, e] of this.inFlight) {
       if (!e.late && t > e.deadline) {
         e.late = true;
         e.listener.late();
+        // A parked job past its deadline is given up: no thread to stop, its references go back now.
+        if (e.parked) this.end(id, { kind: 'abandoned' });
       }
     }
     for (const w of [...this.workers]) {
       const cur = Atomics.load(w.cells, WorkerCell.CURRENT);
       if (cur <= 0) continue;
       const e = this.inFlight.get(cur);
-      if (e === undefined || t <= e.deadline) continue;
-      Atomics.store(w.cells, WorkerCell.CANCEL, cur);
-      if (t > e.deadline + this.stuckAfterMs) this.condemn(w, cur, t - e.deadline);
+      if (e !== undefined && t > e.deadline + this.stuckAfterMs) this.condemn(w, cur, t - e.deadline);
     }
     if (this.inFlight.size === 0) this.stopWatch();
   }

@@ -6,7 +6,8 @@ export interface CheckHostOptions extends Omit<PoolOptions, 'scratchRegions'>, O
 
 /**
  * A registry, a worker pool and a runner wired together: what the CLI and the daemon check with.
- * Scratch regions: one for the main thread, one per worker, one per worker that may be stuck exiting.
+ * Scratch regions: one per worker, one per worker that may be stuck exiting (region 0 is unused:
+ * the main thread runs no plugin code).
  */
 export class CheckHost {
   readonly pool: WorkerPool;

@@ -1,7 +1,6 @@
 import { decodeCheckResult } from '../abi/abi-version.js';
 import { hostMessage } from '../abi/message.js';
 import { isPathState, PathState, stateName, type PathStateName, type PathStateValue } from '../abi/path-state.js';
-import type { CheckOutcome } from '../pool/run-check.js';
 import type { CheckerClass } from './checker-class.js';
 
 /** A finished check as users see it. `code` is the numeric state (libmultipath numbering). */
@@ -11,6 +10,11 @@ export interface CheckResult {
   readonly message: string;
   readonly ms: number;
 }
+
+/** How a check's last plugin call ended, before any state interpretation. */
+export type CheckOutcome =
+  | { readonly kind: 'returned'; readonly raw: number; readonly ms: number; readonly late: boolean }
+  | { readonly kind: 'trapped'; readonly reason: string; readonly ms: number; readonly late: boolean };
 
 /**
  * Turn how pc_check ended into a path state and message. The host's deadline wins over the plugin's

@@ -1,15 +1,16 @@
 import { PathState } from '../abi/path-state.js';
 import { hostMessage } from '../abi/message.js';
-import type { JobEnd, JobListener, WorkerPool } from '../pool/worker-pool.js';
+import { JobKind, type JobEnd, type JobListener, type WorkerPool } from '../pool/worker-pool.js';
 import type { Checker, Job } from './checker.js';
 import { interpretOutcome, result, type CheckResult } from './check-result.js';
 import type { Registry } from './registry.js';
 
 /**
  * Checks paths on the worker pool with multipathd's rules: at most one check in flight per path;
- * past the timeout the path is `timeout`; while that job still has not ended, further checks answer
- * `pending` ("checker thread not responding") without dispatching. References are taken before the
- * job is queued and released when the pool says it ended, however it ended.
+ * past the timeout the path is `timeout`; while that job still has not ended, or the device still has
+ * the command of an abandoned check outstanding, further checks answer `pending` ("checker thread not
+ * responding") without dispatching: nothing else is sent to that device meanwhile. References are
+ * taken before the job is queued and released when the pool says it ended, however it ended.
  */
 export class CheckRunner {
   /** One listener per path, re-armed for each check: at most one check of a path is in flight. */
@@ -21,16 +22,16 @@ export class CheckRunner {
   ) {}
 
   check(checker: Checker, timeoutMs: number): Promise<CheckResult> {
-    if (checker.running) return Promise.resolve(result(PathState.PENDING, hostMessage.pending(), 0));
+    if (checker.running || checker.device.io.busy) return Promise.resolve(result(PathState.PENDING, hostMessage.pending(), 0));
     const job = this.registry.beginJob(checker);
     if (job === null) return Promise.resolve(result(PathState.UNCHECKED, `${checker.cls.name} checker is unbound`, 0));
     const listener = this.listenerOf(checker);
     return new Promise((resolve) => {
       listener.arm(timeoutMs, resolve);
       checker.running = true;
-      if (!this.pool.submit(job.cls.id, job.handle.slot, job.handle.gen, timeoutMs, listener)) {
+      if (!this.pool.submit(JobKind.CHECK, job.cls.id, job.handle.slot, job.handle.gen, job.deviceId, timeoutMs, listener)) {
         // Not checked at all: no news about the path, so pending (as multipathd when it cannot start a check).
-        listener.refused(`${job.cls.name} checker not started: the pool queue is full or closed`);
+        listener.refused(`${job.cls.name} checker not started: the pool is closed`);
       }
     });
   }
@@ -88,6 +89,11 @@ class CheckListener implements JobListener {
         return this.settle(result(PathState.UNCHECKED, `${cls.name} checker context is stale`, 0));
       case 'expired':
         return this.settle(result(PathState.TIMEOUT, hostMessage.timeout(cls.name), this.timeoutMs));
+      case 'abandoned':
+        // Let go of before its deadline (its path was unbound): its command is still outstanding.
+        return this.settle(result(PathState.PENDING, hostMessage.pending(), end.ms));
+      case 'bad-wait':
+        return this.settle(result(PathState.WILD, hostMessage.badWait(cls.name, end.fd), end.ms));
       case 'terminated':
         return this.settle(result(PathState.DOWN, `${cls.name} checker: ${end.reason}`, 0));
     }

@@ -14,18 +14,19 @@ export class Checker {
     readonly cls: CheckerClass,
     readonly handle: ContextHandle,
     readonly device: Device,
+    deviceId: number,
   ) {
-    this.job = { cls, handle, ctx: cls.layout.ctx(handle.slot), fd: cls.fdOf(handle) };
+    this.job = { cls, handle, deviceId };
   }
 }
 
 /**
- * One in-flight check. It carries only what a host thread needs (DESIGN.md invariant 3): never the
- * Checker, which may be unbound and gone while the job still runs.
+ * One in-flight plugin call on a context. It carries only what a host thread needs (DESIGN.md
+ * invariant 3): never the Checker, which may be unbound and gone while the job still runs.
  */
 export interface Job {
   readonly cls: CheckerClass;
   readonly handle: ContextHandle;
-  readonly ctx: number;
-  readonly fd: number;
+  /** The host-wide id under which the pool knows the context's device. */
+  readonly deviceId: number;
 }

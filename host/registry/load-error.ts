@@ -11,7 +11,9 @@ export type LoadErrorCode =
   | 'bad-export'
   | 'start'
   | 'sha256'
-  | 'instantiate';
+  | 'instantiate'
+  | 'trap'
+  | 'timeout';
 
 export class LoadError extends Error {
   constructor(

@@ -1,26 +1,25 @@
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import type { Device } from '../backends/device.js';
-import { DeviceNamespace } from '../shim/device-namespace.js';
-import type { LogSink } from '../shim/wasi.js';
+import { JobKind, type JobEnd, type WorkerPool } from '../pool/worker-pool.js';
 import { CheckerClass } from './checker-class.js';
 import { Checker, type Job } from './checker.js';
+import { ContextTable, type ContextHandle } from './context-table.js';
 import { LoadError } from './load-error.js';
+import { callFailure, callPlugin } from './plugin-call.js';
 import { validateModule } from './validate-module.js';
-import type { WorkerPool } from '../pool/worker-pool.js';
 
 export interface RegistryOptions {
   /** Class memory cap in 64 KiB pages (default 4096: 256 MiB). */
   readonly maxPages?: number;
   /** Context slots per class (default 65536). */
   readonly maxContexts?: number;
-  /** Scratch regions per class: one per host thread that may run it (default: cores + 1). */
-  readonly scratchRegions?: number;
-  readonly namespace?: DeviceNamespace;
-  readonly log?: LogSink;
-  /** Host worker threads to run checks on; told about every class and device it may meet. */
-  readonly pool?: WorkerPool;
+  /** Scratch regions per class: one per host thread that may run it. */
+  readonly scratchRegions: number;
+  /** Deadline of the metadata read at load and of pc_free (default 5000 ms); pc_init takes bind's. */
+  readonly callTimeoutMs?: number;
+  /** The host worker threads every plugin call runs on; told about every class and device. */
+  readonly pool: WorkerPool;
 }
 
 export interface LoadOptions {
@@ -47,14 +46,14 @@ export interface ClassInfo {
 export type RegistryEvent =
   | { readonly type: 'loaded'; readonly name: string; readonly version: number; readonly sha256: string }
   | { readonly type: 'unloaded'; readonly name: string; readonly version: number }
-  | { readonly type: 'refcount-error'; readonly name: string; readonly version: number; readonly count: number };
+  | { readonly type: 'refcount-error'; readonly name: string; readonly version: number; readonly count: number }
+  | { readonly type: 'call-failed'; readonly name: string; readonly version: number; readonly message: string };
 
 /**
  * Checker classes by name. The registry holds one reference on each class while it is the current
  * version of its name; bound checkers and in-flight jobs hold the others (DESIGN.md invariant 1).
  */
 export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
-  readonly namespace: DeviceNamespace;
   private readonly currentByName = new Map<string, CheckerClass>();
   private readonly live = new Set<CheckerClass>();
   private readonly versions = new Map<string, number>();
@@ -62,45 +61,58 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
   private nextDeviceId = 1;
   private readonly maxPages: number;
   private readonly maxContexts: number;
-  private readonly scratchRegions: number;
+  private readonly callTimeoutMs: number;
+  private readonly pool: WorkerPool;
 
-  constructor(private readonly opts: RegistryOptions = {}) {
+  constructor(private readonly opts: RegistryOptions) {
     super();
-    this.namespace = opts.namespace ?? new DeviceNamespace();
     this.maxPages = opts.maxPages ?? 4096;
     this.maxContexts = opts.maxContexts ?? 65536;
-    this.scratchRegions = opts.scratchRegions ?? availableParallelism() + 1;
+    this.callTimeoutMs = opts.callTimeoutMs ?? 5000;
+    this.pool = opts.pool;
   }
 
   /**
-   * Load a class from a .wasm path or bytes. It becomes the current version of its name at once;
-   * an older version stops taking new checkers and drains (hot reload, DESIGN.md invariant 7).
+   * Load a class from a .wasm path or bytes: validated and compiled here, its metadata exports read on
+   * a worker with a deadline. It becomes the current version of its name at once; an older version
+   * stops taking new checkers and drains (hot reload, DESIGN.md invariant 7).
    */
   async load(source: string | Uint8Array<ArrayBuffer>, opts: LoadOptions = {}): Promise<CheckerClass> {
     const origin = opts.origin ?? (typeof source === 'string' ? source : '<bytes>');
     const bytes = typeof source === 'string' ? await readModule(source) : source;
     const validated = await validateModule(bytes, origin, { ...(opts.sha256 !== undefined && { sha256: opts.sha256 }), maxPages: this.maxPages });
-    const cls: CheckerClass = new CheckerClass(validated, {
-      origin,
-      maxPages: this.maxPages,
-      maxContexts: this.maxContexts,
-      scratchRegions: this.scratchRegions,
-      namespace: this.namespace,
-      ...(this.opts.log !== undefined && { log: this.opts.log }),
-      onUnloaded: (c) => {
-        this.opts.pool?.dropClass(c.id);
-        this.live.delete(c);
-        if (this.currentByName.get(c.name) === c) this.currentByName.delete(c.name);
-        this.emit('event', { type: 'unloaded', name: c.name, version: c.version });
-      },
-      onContextFreed: (deviceId) => this.opts.pool?.dropDevice(deviceId),
-      onRefcountError: (c, count) => this.emit('event', { type: 'refcount-error', name: c.name, version: c.version, count }),
-    });
+    const { memory: lim, module } = validated;
+    const maximum = Math.min(lim.max!, this.maxPages);
+    const memory = new WebAssembly.Memory({ initial: Math.min(Math.max(lim.min, 1), maximum), maximum, shared: true });
+    const contexts = new ContextTable(this.maxContexts);
+    const id = this.nextClassId++;
+    this.pool.addClass({ id, module, memory, contexts: contexts.cells });
+    let cls: CheckerClass;
+    try {
+      const end = await callPlugin(this.pool, JobKind.PROBE, id, 0, 0, 0, this.callTimeoutMs);
+      if (end.kind !== 'returned' || end.late || end.metadata === undefined) {
+        throw new LoadError(end.kind === 'trapped' ? 'trap' : 'timeout', `${origin}: reading its metadata exports ${callFailure(end, this.callTimeoutMs)}`);
+      }
+      cls = new CheckerClass(id, validated, end.metadata, memory, contexts, {
+        origin,
+        maxPages: this.maxPages,
+        scratchRegions: this.opts.scratchRegions,
+        onUnloaded: (c) => {
+          this.pool.dropClass(c.id);
+          this.live.delete(c);
+          if (this.currentByName.get(c.name) === c) this.currentByName.delete(c.name);
+          this.emit('event', { type: 'unloaded', name: c.name, version: c.version });
+        },
+        onRefcountError: (c, count) => this.emit('event', { type: 'refcount-error', name: c.name, version: c.version, count }),
+      });
+    } catch (e) {
+      this.pool.dropClass(id);
+      throw e;
+    }
+    this.pool.setLayout(id, cls.layout);
     const version = (this.versions.get(cls.name) ?? 0) + 1;
     this.versions.set(cls.name, version);
     cls.version = version;
-    cls.id = this.nextClassId++;
-    this.opts.pool?.addClass(cls.descriptor());
     cls.refs.ref();
     this.live.add(cls);
     const previous = this.currentByName.get(cls.name);
@@ -150,30 +162,49 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
     cls.refs.unref();
   }
 
-  /** Bind a path on `device` to the current class of `name`: one class reference, one context. */
-  bind(name: string, device: Device): Checker {
+  /**
+   * Bind a path on `device` to the current class of `name`: one class reference, one context, and the
+   * plugin's pc_init run on a worker within `timeoutMs` (it may wait for the device like a check).
+   * Rejects with one line when init fails; nothing is left held then but what a stuck init still holds
+   * until its worker is gone.
+   */
+  async bind(name: string, device: Device, timeoutMs = this.callTimeoutMs): Promise<Checker> {
     const cls = this.currentByName.get(name);
     if (cls === undefined) throw new Error(`no checker class named '${name}' is loaded`);
     cls.refs.ref();
     const deviceId = this.nextDeviceId++;
+    let handle: ContextHandle;
     try {
-      const share = this.opts.pool === undefined ? null : device.share();
-      const handle = cls.openContext(device, deviceId);
-      if (share !== null) this.opts.pool!.addDevice(deviceId, share);
-      cls.checkers++;
-      return new Checker(cls, handle, device);
+      handle = cls.openContext(deviceId);
     } catch (e) {
       cls.refs.unref();
       throw e;
     }
+    this.pool.addDevice(deviceId, device);
+    const job: Job = { cls, handle, deviceId };
+    this.hold(job);
+    const end = await callPlugin(this.pool, JobKind.INIT, cls.id, handle.slot, handle.gen, deviceId, timeoutMs, () => this.endJob(job));
+    if (end.kind === 'returned' && !end.late && end.raw === 0) {
+      cls.checkers++;
+      return new Checker(cls, handle, device, deviceId);
+    }
+    cls.markInitFailed(handle);
+    this.releaseHold(job);
+    cls.refs.unref();
+    if (end.kind === 'returned' && !end.late) throw new Error(`${cls.name} checker failed to initialize a context (pc_init returned ${end.raw})`);
+    throw new Error(`${cls.name} checker pc_init ${callFailure(end, timeoutMs)}`);
   }
 
-  /** Let go of a path's context and class reference. A second unbind is refused, never a second release. */
+  /**
+   * Let go of a path's context and class reference. A check parked on its device is abandoned now (no
+   * plugin code runs for it any more). A second unbind is refused, never a second release.
+   */
   unbind(checker: Checker): void {
     if (!checker.bound) throw new Error(`checker for ${checker.device.spec} is already unbound`);
     checker.bound = false;
     checker.cls.checkers--;
-    checker.cls.releaseContext(checker.handle);
+    this.pool.abandon(checker.cls.id, checker.handle.slot);
+    this.releaseHold(checker.job);
     checker.cls.refs.unref();
   }
 
@@ -183,18 +214,43 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
    */
   beginJob(checker: Checker): Job | null {
     if (!checker.bound) return null;
-    const { cls, handle } = checker;
-    if (!cls.contexts.hold(handle)) return null;
-    cls.refs.ref();
-    cls.jobs++;
-    return checker.job;
+    return this.hold(checker.job) ? checker.job : null;
+  }
+
+  private hold(job: Job): boolean {
+    if (!job.cls.contexts.hold(job.handle)) return false;
+    job.cls.refs.ref();
+    job.cls.jobs++;
+    return true;
   }
 
   /** The job ended, however it ended: release its hold and reference, in that order. */
   endJob(job: Job): void {
     job.cls.jobs--;
-    job.cls.releaseContext(job.handle);
+    this.releaseHold(job);
     job.cls.refs.unref();
+  }
+
+  /**
+   * Drop one holder of a context. When the last one lets go, the plugin's pc_free runs on a worker
+   * (holding a class reference of its own); then the context's device is dropped and the slot recycled
+   * under a new generation.
+   */
+  private releaseHold(job: Job): void {
+    const { cls, handle } = job;
+    if (cls.contexts.release(handle) !== 0) return;
+    cls.refs.ref();
+    const recycle = (end?: JobEnd) => {
+      if (end !== undefined && !(end.kind === 'returned' && !end.late)) {
+        this.emit('event', { type: 'call-failed', name: cls.name, version: cls.version, message: `${cls.name} checker pc_free ${callFailure(end, this.callTimeoutMs)}` });
+      }
+      cls.contexts.setDevice(handle.slot, 0);
+      cls.contexts.recycle(handle);
+      this.pool.dropDevice(job.deviceId);
+      cls.refs.unref();
+    };
+    if (!cls.needsFree(handle)) return recycle();
+    void callPlugin(this.pool, JobKind.FREE, cls.id, handle.slot, handle.gen, job.deviceId, this.callTimeoutMs, recycle);
   }
 }
 

@@ -16,6 +16,7 @@ const REQUIRED_EXPORTS = [
   'pc_msg_len',
   'pc_init',
   'pc_check',
+  'pc_pending',
   'pc_free',
 ] as const;
 const OPTIONAL_EXPORTS = ['pc_reset', 'pc_mp_init'] as const;

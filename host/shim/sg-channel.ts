@@ -1,10 +1,10 @@
-import type { Deadline } from '../backends/deadline.js';
-import { isFailure, type Device, type ScsiCommand } from '../backends/device.js';
+import type { Device } from '../backends/device.js';
+import { IoKind, IoState, IO_DATA_MAX } from '../backends/io-slot.js';
 import { Errno } from './errno.js';
 import { DRIVER_SENSE, SG_HEADER_SIZE, SG_SENSE_SIZE, SgOffset, cdbLength, packStatusWord, unpackStatusWord } from './sg-header.js';
 
 /** Longest request or reply a frame may carry: a header, a 16-byte CDB and 64 KiB of data. */
-export const SG_MAX_FRAME = SG_HEADER_SIZE + 16 + 65536;
+export const SG_MAX_FRAME = SG_HEADER_SIZE + 16 + IO_DATA_MAX;
 
 /** Outcome of a frame read: an errno, or how many reply bytes replyBytes() holds. */
 export type ReadResult = { errno: number; length: number };
@@ -13,17 +13,16 @@ export type ReadResult = { errno: number; length: number };
 const INITIAL_FRAME = 256;
 
 /**
- * The sg v2 protocol on one device fd: a write submits a command, the next read waits for and
- * returns its reply. Buffers belong to the fd and only grow, so a steady check does not allocate.
+ * The sg v2 protocol on a non-blocking device fd (docs/ABI.md "SCSI through WASI"): a write submits a
+ * command into the device's shared command slot and returns; a read returns the reply once the device
+ * has completed it, EAGAIN before. The slot, not this object, holds the command: another thread's fd
+ * for the same device reads the reply. Buffers only grow, so a steady check does not allocate.
  */
 export class SgChannel {
   private request = new Uint8Array(INITIAL_FRAME);
   private reply = new Uint8Array(INITIAL_FRAME);
   private requestView = new DataView(this.request.buffer);
   private replyView = new DataView(this.reply.buffer);
-  private pending: ScsiCommand | null = null;
-  private pendingReplyLen = 0;
-  private pendingPackId = 0;
 
   constructor(readonly device: Device) {}
 
@@ -36,61 +35,66 @@ export class SgChannel {
     return this.request;
   }
 
-  /** The reply frame built by the last successful complete(). */
+  /** The reply frame built by the last successful read(). */
   replyBytes(length: number): Uint8Array {
     return this.reply.subarray(0, length);
   }
 
-  /** A command is written and its reply not yet read: another write must wait (EBUSY). */
+  /** A command is outstanding or its reply unread: another write must wait (EBUSY). */
   get busy(): boolean {
-    return this.pending !== null;
+    return this.device.io.busy;
   }
 
-  /** Take a request frame of `length` bytes already written into requestBuffer(); returns a WASI errno. */
+  /** Submit a request frame of `length` bytes already written into requestBuffer(); returns a WASI errno. */
   submit(length: number): number {
-    if (this.pending !== null) return Errno.BUSY;
+    const io = this.device.io;
+    if (io.busy) return Errno.BUSY;
     if (length < SG_HEADER_SIZE + 1 || length > this.request.length) return Errno.INVAL;
     const replyLen = this.requestView.getInt32(SgOffset.REPLY_LEN, true);
     if (replyLen < SG_HEADER_SIZE || replyLen > SG_MAX_FRAME) return Errno.INVAL;
     const flags = this.requestView.getUint32(SgOffset.FLAGS, true);
     const cdbLen = cdbLength(this.request[SG_HEADER_SIZE]!, unpackStatusWord(flags).twelveByte);
-    if (length < SG_HEADER_SIZE + cdbLen) return Errno.INVAL;
-    this.pending = {
-      cdb: this.request.subarray(SG_HEADER_SIZE, SG_HEADER_SIZE + cdbLen),
-      dataOut: this.request.subarray(SG_HEADER_SIZE + cdbLen, length),
-      dataInLength: replyLen - SG_HEADER_SIZE,
-    };
-    this.pendingReplyLen = replyLen;
-    this.pendingPackId = this.requestView.getInt32(SgOffset.PACK_ID, true);
+    if (length < SG_HEADER_SIZE + cdbLen || length - SG_HEADER_SIZE - cdbLen > IO_DATA_MAX) return Errno.INVAL;
+    io.submitScsi(
+      this.request.subarray(SG_HEADER_SIZE, SG_HEADER_SIZE + cdbLen),
+      this.request.subarray(SG_HEADER_SIZE + cdbLen, length),
+      replyLen - SG_HEADER_SIZE,
+      this.requestView.getInt32(SgOffset.PACK_ID, true),
+      replyLen,
+    );
+    this.device.submitted();
     return Errno.SUCCESS;
   }
 
-  /** Run the pending command on the device (blocking up to the deadline) and build the reply frame. */
-  complete(capacity: number, deadline: Deadline): ReadResult {
-    const command = this.pending;
-    if (command === null) return { errno: Errno.AGAIN, length: 0 };
+  /** The reply of the outstanding command if it is there: EAGAIN while the device has not answered. */
+  read(capacity: number): ReadResult {
+    const io = this.device.io;
+    if (io.state !== IoState.COMPLETE || io.kind !== IoKind.SCSI) return { errno: Errno.AGAIN, length: 0 };
     if (capacity < SG_HEADER_SIZE) return { errno: Errno.INVAL, length: 0 };
-    this.pending = null;
-    const outcome = this.device.scsi(command, deadline);
-    if (isFailure(outcome)) return { errno: outcome.errno, length: 0 };
-
-    const dataLen = Math.min(outcome.dataIn.length, command.dataInLength);
-    if (this.reply.length < SG_HEADER_SIZE + dataLen) {
-      this.reply = new Uint8Array(SG_HEADER_SIZE + dataLen);
+    const errno = io.errno;
+    if (errno !== Errno.SUCCESS) {
+      io.release();
+      return { errno, length: 0 };
+    }
+    const data = io.data;
+    const sense = io.sense.subarray(0, SG_SENSE_SIZE);
+    if (this.reply.length < SG_HEADER_SIZE + data.length) {
+      this.reply = new Uint8Array(SG_HEADER_SIZE + data.length);
       this.replyView = new DataView(this.reply.buffer);
     }
-    const senseLen = Math.min(outcome.sense.length, SG_SENSE_SIZE);
-    const driver = outcome.driverStatus | (senseLen > 0 ? DRIVER_SENSE : 0);
+    const driver = io.driverStatus | (sense.length > 0 ? DRIVER_SENSE : 0);
     const v = this.replyView;
     this.reply.fill(0, 0, SG_HEADER_SIZE);
     // Linux's sg v2 reply carries reply_len in pack_len too ("old, strange behaviour" in sg.c).
-    v.setInt32(SgOffset.PACK_LEN, this.pendingReplyLen, true);
-    v.setInt32(SgOffset.REPLY_LEN, this.pendingReplyLen, true);
-    v.setInt32(SgOffset.PACK_ID, this.pendingPackId, true);
+    v.setInt32(SgOffset.PACK_LEN, io.replyLen, true);
+    v.setInt32(SgOffset.REPLY_LEN, io.replyLen, true);
+    v.setInt32(SgOffset.PACK_ID, io.packId, true);
     v.setInt32(SgOffset.RESULT, 0, true);
-    v.setUint32(SgOffset.FLAGS, packStatusWord(outcome.status, outcome.hostStatus, driver), true);
-    this.reply.set(outcome.sense.subarray(0, senseLen), SgOffset.SENSE);
-    this.reply.set(outcome.dataIn.subarray(0, dataLen), SG_HEADER_SIZE);
-    return { errno: Errno.SUCCESS, length: SG_HEADER_SIZE + dataLen };
+    v.setUint32(SgOffset.FLAGS, packStatusWord(io.status, io.hostStatus, driver), true);
+    this.reply.set(sense, SgOffset.SENSE);
+    this.reply.set(data, SG_HEADER_SIZE);
+    const length = SG_HEADER_SIZE + data.length;
+    io.release();
+    return { errno: Errno.SUCCESS, length };
   }
 }

@@ -1,6 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { Deadline } from '../backends/deadline.js';
-import { isFailure } from '../backends/device.js';
+import { IoKind, IoState, IO_DATA_MAX } from '../backends/io-slot.js';
 import { clockNow } from './clock.js';
 import type { DeviceNamespace } from './device-namespace.js';
 import { nameProblem, NAMESPACE_DIR } from './device-namespace.js';
@@ -19,6 +18,8 @@ const OFLAGS_DIRECTORY = 2;
 const OFLAGS_EXCL = 4;
 const OFLAGS_TRUNC = 8;
 const ALL_RIGHTS = 0x1fffffffn;
+/** fdflags.nonblock: device fds behave as Linux /dev/sgN opened with O_NONBLOCK. */
+const FDFLAGS_NONBLOCK = 0x4;
 
 /** Where plugin writes to stdout/stderr go. */
 export type LogSink = (fd: 1 | 2, text: string) => void;
@@ -50,8 +51,6 @@ export const SUPPORTED_WASI = [
  */
 export class WasiShim {
   readonly fds = new FdTable(NAMESPACE_DIR);
-  /** Set by the host before each check: device waits give up at this deadline. */
-  deadline: Deadline = Deadline.NONE;
   private readonly dirName = Buffer.from(NAMESPACE_DIR);
   /** Total length of the iovecs ioEntry() last validated (a field, so the check allocates nothing). */
   private ioTotal = 0;
@@ -115,6 +114,7 @@ export class WasiShim {
     if (!this.mem.inBounds(out, 24)) return Errno.FAULT;
     this.mem.bytes(out, 24).fill(0);
     this.mem.setU8(out, entry.kind === 'dir' ? FILETYPE_DIRECTORY : FILETYPE_CHARACTER_DEVICE);
+    if (entry.kind === 'device') this.mem.setU16(out + 2, FDFLAGS_NONBLOCK);
     this.mem.setU64(out + 8, ALL_RIGHTS);
     this.mem.setU64(out + 16, entry.kind === 'dir' ? ALL_RIGHTS : 0n);
     return Errno.SUCCESS;
@@ -161,7 +161,7 @@ export class WasiShim {
       this.mem.setU32(out, 0);
       return Errno.SUCCESS;
     }
-    const result = entry.channel.complete(capacity, this.deadline);
+    const result = entry.channel.read(capacity);
     if (result.errno !== Errno.SUCCESS) return result.errno;
     this.mem.setU32(out, scatter(this.mem, iovs, count, entry.channel.replyBytes(result.length)));
     return Errno.SUCCESS;
@@ -191,16 +191,32 @@ export class WasiShim {
     return Errno.SUCCESS;
   }
 
+  /**
+   * A plain read on a non-blocking device fd (docs/ABI.md "Plain reads"): the first call submits it,
+   * the same call again collects it once the device has answered; EAGAIN in between.
+   */
   private fdPread(fd: number, iovs: number, count: number, offset: bigint, out: number): number {
     const entry = this.ioEntry(fd, iovs, count, out);
     if (typeof entry === 'number') return entry;
-    const capacity = this.ioTotal;
+    const length = this.ioTotal;
     if (entry.kind === 'stdio') return Errno.SPIPE;
     if (offset < 0n || offset > BigInt(Number.MAX_SAFE_INTEGER)) return Errno.INVAL;
-    const data = entry.device.read(Number(offset), capacity, this.deadline);
-    if (isFailure(data)) return data.errno;
-    this.mem.setU32(out, scatter(this.mem, iovs, count, data));
-    return Errno.SUCCESS;
+    const at = Number(offset);
+    const { device } = entry;
+    const io = device.io;
+    if (io.state === IoState.IDLE) {
+      // Not wholly inside the device: refused before it reaches the target.
+      if (length > IO_DATA_MAX || at + length > device.blockCount * device.blockSize) return Errno.INVAL;
+      io.submitRead(at, length);
+      device.submitted();
+    } else if (io.kind !== IoKind.READ || io.readOffset !== at || io.readLength !== length) {
+      return Errno.BUSY;
+    }
+    if (io.state !== IoState.COMPLETE) return Errno.AGAIN;
+    const errno = io.errno;
+    if (errno === Errno.SUCCESS) this.mem.setU32(out, scatter(this.mem, iovs, count, io.data));
+    io.release();
+    return errno;
   }
 
   private pathOpen(dirfd: number, path: number, len: number, oflags: number, out: number): number {

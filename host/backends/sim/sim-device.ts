@@ -1,5 +1,5 @@
-import { Deadline } from '../deadline.js';
-import { isFailure, type Device, type DeviceFailure, type DeviceShare, type ScsiCommand, type ScsiOutcome } from '../device.js';
+import type { Device, DeviceShare, ScsiOutcome } from '../device.js';
+import { IoKind, IoPlan, IoSlot } from '../io-slot.js';
 import { inquiryData } from './inquiry-data.js';
 import { MAX_SCENARIO_PARAMS, type Answer, type Program, type Quantity, type Response } from './scenario-file.js';
 import { CODES, SCENARIOS, isGood } from './scenario.js';
@@ -48,10 +48,6 @@ function outcomeOf(answer: Answer, senseFormat: number): ScsiOutcome {
   return byFormat[senseFormat]!;
 }
 
-function failure(errno: number): DeviceFailure {
-  return { errno };
-}
-
 function resolve(q: Quantity, params: Int32Array): number {
   return 'value' in q ? q.value : params[q.slot]!;
 }
@@ -75,20 +71,24 @@ function pick(program: Program, k: number, params: Int32Array): Response {
 }
 
 /**
- * A hard hang ignores the caller's deadline and cancellation: it blocks its thread, as a device stuck
- * in the kernel would, so the host must terminate the thread. Bounded all the same, so that nothing
- * (an in-thread `pathcheck check`, say) can block forever.
+ * A hard hang blocks the submitting thread, as a call stuck in a driver would, so the host must
+ * terminate the thread. Bounded all the same, so that nothing can block forever.
  */
 const HARD_HANG_MS = 600_000;
 
-function hardHang(): Deadline {
-  return Deadline.after(HARD_HANG_MS);
+/** Absolute time in ms, comparable across threads (each thread's performance.now() has its own origin). */
+function now(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /**
- * A simulated SCSI disk running a scenario from scenarios.json. All mutable state is in `shared`, so
- * SimDevice objects on several threads (fromShared) are one device, and setScenario/release from any
- * thread affect commands running on the others.
+ * A simulated SCSI disk running a scenario from scenarios.json. All mutable state is in `shared` (and
+ * the command slot in `io`), so SimDevice objects on several threads (fromShared) are one device, and
+ * setScenario/release from any thread affect commands outstanding on the others.
+ *
+ * Completion (DESIGN.md "Devices complete asynchronously"): the submitting worker picks the response;
+ * an immediate one is readable before fd_write returns, a `latency=` one is staged and made readable by
+ * a main-thread timer, a `hang` one when a release comes; `hang-hard` blocks the submitting thread.
  */
 export class SimDevice implements Device {
   readonly blockSize = BLOCK_SIZE;
@@ -100,18 +100,19 @@ export class SimDevice implements Device {
     readonly spec: string,
     readonly blockCount: number,
     private readonly state: SimState,
+    readonly io: IoSlot,
   ) {}
 
   /** A new device; throws SimSpecError for a bad spec. */
   static fromSpec(spec: string): SimDevice {
     const parsed = parseSimSpec(spec);
     const setting = { scenario: parsed.scenario.index, sense: SENSE_FORMATS.indexOf(parsed.sense), params: parsed.params };
-    return new SimDevice(spec, parsed.blocks, SimState.create(setting));
+    return new SimDevice(spec, parsed.blocks, SimState.create(setting), IoSlot.create());
   }
 
-  /** Attach to the device whose state is `shared` (made by fromSpec with the same spec, maybe on another thread). */
-  static fromShared(spec: string, shared: SharedArrayBuffer): SimDevice {
-    return new SimDevice(spec, parseSimSpec(spec).blocks, new SimState(shared));
+  /** Attach to the device whose state is `share` (made by fromSpec with the same spec, maybe on another thread). */
+  static fromShared(share: DeviceShare): SimDevice {
+    return new SimDevice(share.spec, parseSimSpec(share.spec).blocks, new SimState(share.shared), new IoSlot(share.io));
   }
 
   get shared(): SharedArrayBuffer {
@@ -119,7 +120,7 @@ export class SimDevice implements Device {
   }
 
   share(): DeviceShare {
-    return { spec: this.spec, shared: this.state.shared };
+    return { spec: this.spec, shared: this.state.shared, io: this.io.shared };
   }
 
   get scenarioName(): string {
@@ -142,37 +143,14 @@ export class SimDevice implements Device {
     this.state.write({ scenario: change.scenario.index, sense, params: change.params });
   }
 
-  /** Wake every command hung at this moment; each answers like `ok`. */
+  /** Answer every command hung at this moment; each answers like `ok`. */
   release(): void {
     this.state.release();
   }
 
-  scsi(command: ScsiCommand, deadline: Deadline): ScsiOutcome | DeviceFailure {
-    const answer = this.respond(deadline);
-    if (isFailure(answer)) return answer;
-    const { scenario, sense } = this.snapshot;
-    if (command.cdb[0] === INQUIRY && isGood(answer)) {
-      if ((command.cdb[1]! & EVPD) !== 0) return outcomeOf(INVALID_FIELD_IN_CDB, sense);
-      const data = inquiryData(SCENARIOS[scenario]!.name);
-      return { ...outcomeOf(answer, sense), dataIn: data.subarray(0, Math.min(data.length, command.dataInLength)) };
-    }
-    return outcomeOf(answer, sense);
-  }
-
-  /** A read not wholly inside the device fails with EINVAL before it reaches the target, uncounted. */
-  read(offset: number, length: number, deadline: Deadline): Uint8Array | DeviceFailure {
-    const inside = Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0;
-    if (!inside || offset + length > this.blockCount * BLOCK_SIZE) return failure(CODES.EINVAL);
-    const answer = this.respond(deadline);
-    if (isFailure(answer)) return answer;
-    if (!isGood(answer)) return failure(answer.readErrno);
-    const data = new Uint8Array(length);
-    for (let i = 0; i < length; i++) data[i] = (offset + i) & 0xff;
-    return data;
-  }
-
-  /** Count the command, pick its response and wait out its latency or hang. Leaves the setting used in `snapshot`. */
-  private respond(deadline: Deadline): Answer | DeviceFailure {
+  /** Count the command, pick its response, and complete it now or plan how it completes later. */
+  submitted(): void {
+    const io = this.io;
     const n = this.state.count();
     // Read before the setting, so a release that comes while this command hangs is never missed.
     const seen = this.state.releaseGeneration;
@@ -180,17 +158,72 @@ export class SimDevice implements Device {
     const response = pick(SCENARIOS[this.snapshot.scenario]!.program, (n - this.snapshot.base) | 0, this.params);
     switch (response.kind) {
       case 'hang':
-        return this.state.waitRelease(seen, response.hard ? hardHang() : deadline) ? RELEASED : failure(CODES.ETIMEDOUT);
+        if (response.hard) {
+          if (this.state.waitRelease(seen, HARD_HANG_MS)) this.stageAnswer(RELEASED);
+          else io.stageFailure(CODES.ETIMEDOUT);
+          io.ready();
+          return;
+        }
+        this.stageAnswer(RELEASED);
+        io.setPlan(IoPlan.HANG, seen, 0);
+        return;
       case 'fail':
-        return this.delay(response.latency, deadline) ? failure(response.errno) : failure(CODES.ETIMEDOUT);
+        io.stageFailure(response.errno);
+        return this.after(resolve(response.latency, this.params));
       case 'answer':
-        return this.delay(response.latency, deadline) ? response : failure(CODES.ETIMEDOUT);
+        this.stageAnswer(response);
+        return this.after(resolve(response.latency, this.params));
     }
   }
 
-  /** False when the deadline cut the latency short. */
-  private delay(latency: Quantity, deadline: Deadline): boolean {
-    const ms = resolve(latency, this.params);
-    return ms === 0 || deadline.sleep(ms);
+  start(done: () => void): void {
+    const io = this.io;
+    const finish = () => {
+      io.ready();
+      done();
+    };
+    switch (io.plan) {
+      case IoPlan.TIMER:
+        setTimeout(finish, Math.max(0, io.dueAt - now())).unref();
+        return;
+      case IoPlan.HANG: {
+        const wait = this.state.releaseWait(io.planArg);
+        if (wait === null) finish();
+        else void wait.then(finish);
+        return;
+      }
+      default:
+        // Submitted but never picked (its thread died in between): the command is lost, as on a bus reset.
+        io.stageFailure(CODES.EIO);
+        finish();
+    }
   }
+
+  /** Readable now, or at a time a main-thread timer keeps. */
+  private after(latencyMs: number): void {
+    if (latencyMs === 0) this.io.ready();
+    else this.io.setPlan(IoPlan.TIMER, 0, now() + latencyMs);
+  }
+
+  private stageAnswer(answer: Answer): void {
+    const io = this.io;
+    const { scenario, sense } = this.snapshot;
+    if (io.kind === IoKind.READ) {
+      if (!isGood(answer)) return io.stageFailure(answer.readErrno);
+      return io.stageData(blockPattern(io.readOffset, io.readLength));
+    }
+    const cdb = io.command().cdb;
+    if (cdb[0] === INQUIRY && isGood(answer)) {
+      if ((cdb[1]! & EVPD) !== 0) return io.stage(outcomeOf(INVALID_FIELD_IN_CDB, sense));
+      return io.stage({ ...outcomeOf(answer, sense), dataIn: inquiryData(SCENARIOS[scenario]!.name) });
+    }
+    io.stage(outcomeOf(answer, sense));
+  }
+}
+
+/** What a simulated block holds: each byte is the low byte of its own offset. */
+function blockPattern(offset: number, length: number): Uint8Array {
+  const data = new Uint8Array(length);
+  for (let i = 0; i < length; i++) data[i] = (offset + i) & 0xff;
+  return data;
 }

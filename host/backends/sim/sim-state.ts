@@ -1,4 +1,3 @@
-import type { Deadline } from '../deadline.js';
 import { MAX_SCENARIO_PARAMS } from './scenario-file.js';
 
 /*
@@ -69,9 +68,15 @@ export class SimState {
     Atomics.notify(this.cells, RELEASE_INDEX);
   }
 
-  /** Block until a release after generation `seen`; false when the deadline came first. */
-  waitRelease(seen: number, deadline: Deadline): boolean {
-    return deadline.waitChange(this.cells, RELEASE_INDEX, seen);
+  /** Block this thread until a release after generation `seen`; false when `ms` passed first. */
+  waitRelease(seen: number, ms: number): boolean {
+    return Atomics.wait(this.cells, RELEASE_INDEX, seen, ms) !== 'timed-out';
+  }
+
+  /** Without blocking: a promise of the next release after `seen`, or null if one came already. */
+  releaseWait(seen: number): Promise<unknown> | null {
+    const w = Atomics.waitAsync(this.cells, RELEASE_INDEX, seen);
+    return w.async ? w.value : null;
   }
 
   /** Change the setting. Writers exclude each other; the section is a few stores, so spinning is fine. */

@@ -39,7 +39,7 @@ export async function checkCommand(args: string[], out: (line: string) => void):
   let cls;
   try {
     cls = await host.registry.load(resolveChecker(values.checker));
-    const checker = host.registry.bind(cls.name, device);
+    const checker = await host.registry.bind(cls.name, device, timeoutMs);
     res = await host.runner.check(checker, timeoutMs);
     host.registry.unbind(checker);
   } finally {

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Registry } from '../../registry/registry.js';
+import { CheckHost } from '../../registry/check-host.js';
 import { CHECKERS_DIR } from '../package-paths.js';
 import { parseOptions } from '../parse-options.js';
 import { UsageError } from '../usage-error.js';
@@ -26,12 +26,17 @@ export async function checkersCommand(args: string[], out: (line: string) => voi
   } catch {
     throw new UsageError(`checkers: no built checkers in ${CHECKERS_DIR} (run npm run build:checkers)`);
   }
-  const registry = new Registry({ scratchRegions: 1 });
+  // Loaded as the daemon loads them: the metadata exports run on a pool worker.
+  const host = new CheckHost({ size: 1, maxStuck: 1 });
   const rows = [];
-  for (const file of files) {
-    const cls = await registry.load(join(CHECKERS_DIR, file));
-    rows.push({ name: cls.name, abi: cls.abiVersion, bytes: cls.validated.bytes, sha256: cls.sha256, file: join(CHECKERS_DIR, file) });
-    registry.unload(cls.name);
+  try {
+    for (const file of files) {
+      const cls = await host.registry.load(join(CHECKERS_DIR, file));
+      rows.push({ name: cls.name, abi: cls.abiVersion, bytes: cls.validated.bytes, sha256: cls.sha256, file: join(CHECKERS_DIR, file) });
+      host.registry.unload(cls.name);
+    }
+  } finally {
+    await host.close();
   }
   if (values.json) {
     out(JSON.stringify(rows));

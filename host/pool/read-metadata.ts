@@ -1,0 +1,27 @@
+import { FIRST_MSGID } from '../abi/message.js';
+import type { PluginInstance } from './plugin-instance.js';
+import type { ClassMetadata } from './worker-cells.js';
+
+/** Checker-specific ids must fit the 8 message bits of a check result. */
+export const MAX_MESSAGES = 256 - FIRST_MSGID;
+
+/**
+ * Call a class's metadata exports (docs/ABI.md "Exports") on a worker. Values are passed on as the
+ * plugin returned them: the main thread decides what is acceptable and says why not.
+ */
+export function readMetadata(instance: PluginInstance): ClassMetadata {
+  const x = instance.exports;
+  const msgCount: unknown = x.pc_msg_count();
+  const messages: (string | null)[] = [];
+  if (typeof msgCount === 'number' && Number.isInteger(msgCount) && msgCount >= 0 && msgCount <= MAX_MESSAGES) {
+    for (let i = 0; i < msgCount; i++) messages.push(instance.readString(x.pc_msg(FIRST_MSGID + i), x.pc_msg_len(FIRST_MSGID + i)));
+  }
+  return {
+    abiVersion: x.pc_abi_version(),
+    name: instance.readString(x.pc_name(), x.pc_name_len()),
+    ctxSize: x.pc_ctx_size(),
+    scratchSize: x.pc_scratch_size(),
+    msgCount,
+    messages,
+  };
+}
