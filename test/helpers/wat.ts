@@ -21,6 +21,12 @@ export interface FakePlugin {
   name?: string;
   /** Body of pc_check (params $ctx $fd $scratch, result i32). Default: up with generic message 4. */
   check?: string;
+  /** Body of pc_pending (params $ctx $fd $scratch, result i32). Default: as pc_check's default. */
+  pending?: string;
+  /** Body of pc_init (params $ctx $fd $scratch, result i32). Default: 0. */
+  init?: string;
+  /** Body of pc_free (param $ctx). Default: nothing. */
+  free?: string;
   /** Extra module fields: imports, functions. */
   extra?: string;
   /** Replace the memory import line (e.g. with a defined memory). */
@@ -30,6 +36,9 @@ export interface FakePlugin {
   ctxSize?: number;
   messages?: string[];
 }
+
+/** `up` with the generic "reports path is up" message. */
+const UP = '(i32.or (i32.const 3) (i32.shl (i32.const 4) (i32.const 8)))';
 
 /**
  * A hand-written plugin that follows docs/ABI.md, with knobs to break it in exactly one way.
@@ -57,7 +66,7 @@ export function fakePlugin(p: FakePlugin = {}): Uint8Array<ArrayBuffer> {
     (data (i32.const 1024) "${utf16(name)}")
     ${msgData.join('\n')}
     ${p.memory?.includes('import') === false ? '(export "memory" (memory 0))' : omit.has('memory') ? '' : '(export "memory" (memory 0))'}
-    (func ${exp('pc_abi_version')} (result i32) (i32.const ${p.abi ?? 1}))
+    (func ${exp('pc_abi_version')} (result i32) (i32.const ${p.abi ?? 2}))
     (func ${exp('pc_name')} (result i32) (i32.const 1024))
     (func ${exp('pc_name_len')} (result i32) (i32.const ${Buffer.byteLength(name, 'utf16le')}))
     (func ${exp('pc_ctx_size')} (result i32) (i32.const ${p.ctxSize ?? 16}))
@@ -65,9 +74,11 @@ export function fakePlugin(p: FakePlugin = {}): Uint8Array<ArrayBuffer> {
     (func ${exp('pc_msg_count')} (result i32) (i32.const ${messages.length}))
     (func ${exp('pc_msg')} (param $id i32) (result i32) ${msgPtr.join(' ')} (i32.const 0))
     (func ${exp('pc_msg_len')} (param $id i32) (result i32) ${msgLen.join(' ')} (i32.const 0))
-    (func ${exp('pc_init')} (param $ctx i32) (result i32) (i32.const 0))
+    (func ${exp('pc_init')} (param $ctx i32) (param $fd i32) (param $scratch i32) (result i32) ${p.init ?? '(i32.const 0)'})
     (func ${exp('pc_check')} (param $ctx i32) (param $fd i32) (param $scratch i32) (result i32)
-      ${p.check ?? '(i32.or (i32.const 3) (i32.shl (i32.const 4) (i32.const 8)))'})
-    (func ${exp('pc_free')} (param $ctx i32))
+      ${p.check ?? UP})
+    (func ${exp('pc_pending')} (param $ctx i32) (param $fd i32) (param $scratch i32) (result i32)
+      ${p.pending ?? UP})
+    (func ${exp('pc_free')} (param $ctx i32) ${p.free ?? ''})
   )`);
 }

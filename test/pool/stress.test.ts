@@ -23,13 +23,14 @@ describe('stress: binds, checks, hangs, releases, unbinds and hot reloads at ran
     const running = new Set<Checker>();
     const checks: Promise<unknown>[] = [];
     const counts = { bind: 0, check: 0, release: 0, unbind: 0, reload: 0 };
+    let maxParked = 0;
     const start = performance.now();
 
     for (let cycle = 0; cycle < CYCLES && performance.now() - start < TIME_LIMIT_MS; cycle++) {
       const r = random();
       if (r < 0.25 && bound.length < 24) {
         const device = sim(pick(SPECS));
-        const checker = registry.bind('tur', device);
+        const checker = await registry.bind('tur', device);
         // No slot is ever handed out while a job of the same class still holds it (its job has not ended).
         for (const other of running) expect(other.running && other.cls === checker.cls && other.handle.slot === checker.handle.slot).toBe(false);
         bound.push({ checker, device });
@@ -52,6 +53,7 @@ describe('stress: binds, checks, hangs, releases, unbinds and hot reloads at ran
         classes.push(await registry.load(TUR));
         counts.reload++;
       }
+      maxParked = Math.max(maxParked, h.pool.stats().parked);
       if (cycle % 25 === 0) await sleep(1);
     }
 
@@ -60,6 +62,10 @@ describe('stress: binds, checks, hangs, releases, unbinds and hot reloads at ran
     expect(await until(() => classes.every((c) => c.jobs === 0), 20_000)).toBe(true);
     for (const { checker } of bound) registry.unbind(checker);
     registry.unload('tur');
+    // pc_free of the last contexts runs on the workers.
+    expect(await until(() => classes.every((c) => c.state === 'unloaded'), 20_000)).toBe(true);
+    // Checks parked on hung devices were part of the mix.
+    expect(maxParked).toBeGreaterThan(0);
 
     expect(counts.bind).toBeGreaterThan(100);
     expect(counts.check).toBeGreaterThan(200);

@@ -1,13 +1,32 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CheckHost, type CheckHostOptions } from '../../host/registry/check-host.js';
 import { LoadError } from '../../host/registry/load-error.js';
-import { Registry } from '../../host/registry/registry.js';
+import type { Registry } from '../../host/registry/registry.js';
+import { JobKind } from '../../host/pool/worker-pool.js';
+import { callPlugin } from '../../host/registry/plugin-call.js';
 import { fakePlugin, wat } from '../helpers/wat.js';
+import { until } from '../pool/pool-helpers.js';
 
-async function refusal(source: string | Uint8Array<ArrayBuffer>, opts = {}): Promise<LoadError> {
-  const err = await new Registry().load(source, { origin: 'm.wasm', ...opts }).then(
+const hosts: CheckHost[] = [];
+async function newHost(opts: CheckHostOptions = {}): Promise<CheckHost> {
+  const h = new CheckHost({ size: 2, ...opts });
+  hosts.push(h);
+  await h.pool.ready();
+  return h;
+}
+let shared: Registry;
+beforeAll(async () => {
+  shared = (await newHost()).registry;
+});
+afterAll(async () => {
+  await Promise.all(hosts.map((h) => h.close()));
+});
+
+async function refusal(source: string | Uint8Array<ArrayBuffer>, opts = {}, registry = shared): Promise<LoadError> {
+  const err = await registry.load(source, { origin: 'm.wasm', ...opts }).then(
     () => null,
     (e: unknown) => e,
   );
@@ -17,11 +36,16 @@ async function refusal(source: string | Uint8Array<ArrayBuffer>, opts = {}): Pro
   return e;
 }
 
+/** A plugin whose pc_name never returns. */
+function spinningName(): Uint8Array<ArrayBuffer> {
+  return fakePlugin({ omit: ['pc_name'], extra: '(func (export "pc_name") (result i32) (loop $l (br $l)) (i32.const 0))' });
+}
+
 describe('loader rejects bad modules with one clear line', () => {
   it('accepts a well-formed plugin (the baseline every rejection below differs from)', async () => {
-    const cls = await new Registry().load(fakePlugin(), { origin: 'm.wasm' });
+    const cls = await shared.load(fakePlugin(), { origin: 'm.wasm' });
     expect(cls.name).toBe('fake');
-    expect(cls.abiVersion).toBe(1);
+    expect(cls.abiVersion).toBe(2);
   });
 
   it('garbage bytes', async () => {
@@ -37,10 +61,28 @@ describe('loader rejects bad modules with one clear line', () => {
     expect(e.message).toMatch(/^m\.wasm: invalid WebAssembly module: .+/);
   });
 
-  it('wrong ABI version', async () => {
-    const e = await refusal(fakePlugin({ abi: 2 }));
-    expect(e.code).toBe('abi-version');
-    expect(e.message).toBe('m.wasm: plugin ABI version 2, this host implements version 1');
+  it('wrong ABI version: v1 (blocking checks) is refused with what to do about it', async () => {
+    for (const abi of [1, 3]) {
+      const e = await refusal(fakePlugin({ abi }));
+      expect(e.code).toBe('abi-version');
+      expect(e.message).toBe(`m.wasm: plugin ABI version ${abi}, this host implements version 2 (rebuild the checker against the v2 SDK)`);
+    }
+  });
+
+  it('metadata exports that loop or trap: the load fails in bounded time with one line, the worker is replaced', async () => {
+    const h = await newHost({ callTimeoutMs: 300, stuckAfterMs: 300 });
+    const started = Date.now();
+    const slow = await refusal(spinningName(), {}, h.registry);
+    expect(slow.code).toBe('timeout');
+    expect(slow.message).toBe('m.wasm: reading its metadata exports did not return within 300 ms');
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await until(() => h.pool.stats().replaced === 1)).toBe(true);
+    const trap = await refusal(fakePlugin({ omit: ['pc_ctx_size'], extra: '(func (export "pc_ctx_size") (result i32) (unreachable))' }), {}, h.registry);
+    expect(trap.code).toBe('trap');
+    expect(trap.message).toMatch(/^m\.wasm: reading its metadata exports trapped: .*unreachable/);
+    // Nothing was left behind, and the pool still loads and checks.
+    expect(h.registry.classes()).toEqual([]);
+    expect((await h.registry.load(fakePlugin())).name).toBe('fake');
   });
 
   it('an import outside env.memory and WASI', async () => {
@@ -68,7 +110,7 @@ describe('loader rejects bad modules with one clear line', () => {
   });
 
   it('a memory larger at start than the class cap', async () => {
-    const err = await new Registry({ maxPages: 64 })
+    const err = await (await newHost({ maxPages: 64 })).registry
       .load(fakePlugin({ memory: '(import "env" "memory" (memory 100 16384 shared))' }), { origin: 'm.wasm' })
       .catch((e: LoadError) => e);
     expect((err as LoadError).code).toBe('memory');
@@ -79,6 +121,7 @@ describe('loader rejects bad modules with one clear line', () => {
     const e = await refusal(fakePlugin({ omit: ['pc_check', 'pc_free'] }));
     expect(e.code).toBe('missing-export');
     expect(e.message).toBe('m.wasm: missing exports pc_check, pc_free');
+    expect((await refusal(fakePlugin({ omit: ['pc_pending'] }))).message).toBe('m.wasm: missing export pc_pending');
   });
 
   it('memory not re-exported', async () => {
@@ -105,10 +148,10 @@ describe('loader rejects bad modules with one clear line', () => {
   });
 
   it('a file that does not exist, or is a directory', async () => {
-    const missing = await new Registry().load('/nonexistent/x.wasm').catch((e: LoadError) => e);
+    const missing = await shared.load('/nonexistent/x.wasm').catch((e: LoadError) => e);
     expect((missing as LoadError).message).toBe('cannot read checker module /nonexistent/x.wasm: no such file');
     const dir = mkdtempSync(join(tmpdir(), 'pc-'));
-    const isDir = await new Registry().load(dir).catch((e: LoadError) => e);
+    const isDir = await shared.load(dir).catch((e: LoadError) => e);
     expect((isDir as LoadError).message).toBe(`cannot read checker module ${dir}: is a directory`);
   });
 
@@ -116,17 +159,19 @@ describe('loader rejects bad modules with one clear line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pc-'));
     const file = join(dir, 'fake.wasm');
     writeFileSync(file, fakePlugin());
-    const first = await new Registry().load(file);
-    const pinned = await new Registry().load(file, { sha256: first.sha256.toUpperCase() });
+    const first = await shared.load(file);
+    const pinned = await shared.load(file, { sha256: first.sha256.toUpperCase() });
     expect(pinned.sha256).toBe(first.sha256);
   });
 
   it('a plugin cannot grow its memory past the class cap', async () => {
     const grow = '(memory.grow (i32.const 1000))';
-    const reg = new Registry({ maxPages: 32 });
-    const cls = await reg.load(fakePlugin({ check: `(if (i32.ne ${grow} (i32.const -1)) (then (return (i32.const 2)))) (i32.const 3)` }), { origin: 'm.wasm' });
-    const raw = cls.control.exports.pc_check(0, 0, 0);
-    expect(raw).toBe(3);
+    const h = await newHost({ maxPages: 32 });
+    const cls = await h.registry.load(fakePlugin({ check: `(if (i32.ne ${grow} (i32.const -1)) (then (return (i32.const 2)))) (i32.const 3)` }), { origin: 'm.wasm' });
+    const checker = await h.registry.bind('fake', (await import('../pool/pool-helpers.js')).sim('sim:ok'));
+    const job = h.registry.beginJob(checker)!;
+    const end = await callPlugin(h.pool, JobKind.CHECK, cls.id, checker.handle.slot, checker.handle.gen, job.deviceId, 5000, () => h.registry.endJob(job));
+    expect(end).toMatchObject({ kind: 'returned', raw: 3 });
     expect(cls.memoryBytes).toBeLessThanOrEqual(32 * 65536);
   });
 
