@@ -25,8 +25,8 @@ export { JobKind } from './job-queue.js';
 
 /**
  * How a job ended. Exactly one of these reaches each job's listener. `ms` is the time from submit to
- * the end, parked time included. `abandoned`: it was parked on a device when its deadline passed or its
- * context was let go; its command may still be outstanding on the device, whose late reply is discarded.
+ * the end, parked time included. `abandoned`: it was parked on a device when its deadline passed; its
+ * command may still be outstanding on the device, whose late reply is discarded.
  */
 export type JobEnd = { readonly ms: number } & (
   | { readonly kind: 'returned'; readonly raw: number; readonly late: boolean; readonly metadata?: ClassMetadata }
@@ -108,11 +108,6 @@ function workerScript(): string {
   return here.endsWith('.ts') ? join(dirname(here), '..', '..', 'dist', 'host', 'pool', 'worker-main.js') : join(dirname(here), 'worker-main.js');
 }
 
-/** Parked jobs are found by context: class ids and slots both stay far below 2^26. */
-function contextKey(classId: number, slot: number): number {
-  return classId * 0x4000000 + slot;
-}
-
 /** Absolute time in ms, comparable across threads (each thread's performance.now() has its own origin). */
 function now(): number {
   return performance.timeOrigin + performance.now();
@@ -137,9 +132,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
   private readonly classes = new Map<number, ClassDescriptor>();
   private readonly layouts = new Map<number, ClassLayout>();
   private readonly devices = new Map<number, PoolDevice>();
-  /** Parked jobs by the device they wait for, and by context (so letting go of a context abandons its wait). */
+  /** Parked jobs by the device they wait for. */
   private readonly parkedOn = new Map<number, number>();
-  private readonly parkedByContext = new Map<number, number>();
   /** Jobs the shared queue had no room for, oldest first: pushed as workers free room. */
   private readonly backlog: Float64Array[] = [];
   private readonly record = new Float64Array(JOB_FIELDS);
@@ -207,12 +201,6 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     this.enqueue(id, kind, classId, slot, gen, deadline);
     this.watch();
     return true;
-  }
-
-  /** Abandon the parked job of a context (its checker let go of it): it ends now, its device keeps the command. */
-  abandon(classId: number, slot: number): void {
-    const id = this.parkedByContext.get(contextKey(classId, slot));
-    if (id !== undefined) this.end(id, { kind: 'abandoned' });
   }
 
   private enqueue(id: number, kind: number, classId: number, slot: number, gen: number, deadline: number): void {
@@ -414,7 +402,6 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     if (d === undefined) return this.end(id, { kind: 'stale' });
     e.parked = true;
     this.parkedOn.set(e.deviceId, id);
-    this.parkedByContext.set(contextKey(e.classId, e.slot), id);
     const state = d.device.io.state;
     // Answered between the plugin's read and now: go on at once. Otherwise the device's I/O side finishes it.
     if (state === IoState.COMPLETE) d.done();
@@ -425,8 +412,6 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
   private unpark(id: number, e: InFlight): void {
     e.parked = false;
     if (this.parkedOn.get(e.deviceId) === id) this.parkedOn.delete(e.deviceId);
-    const key = contextKey(e.classId, e.slot);
-    if (this.parkedByContext.get(key) === id) this.parkedByContext.delete(key);
   }
 
   private drain(w: PoolWorker): void {

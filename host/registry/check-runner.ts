@@ -90,8 +90,8 @@ class CheckListener implements JobListener {
       case 'expired':
         return this.settle(result(PathState.TIMEOUT, hostMessage.timeout(cls.name), this.timeoutMs));
       case 'abandoned':
-        // Let go of before its deadline (its path was unbound): its command is still outstanding.
-        return this.settle(result(PathState.PENDING, hostMessage.pending(), end.ms));
+        // Only past the deadline, so late() has settled it already.
+        return this.settle(result(PathState.TIMEOUT, hostMessage.timeout(cls.name), this.timeoutMs));
       case 'bad-wait':
         return this.settle(result(PathState.WILD, hostMessage.badWait(cls.name, end.fd), end.ms));
       case 'terminated':

@@ -196,14 +196,14 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
   }
 
   /**
-   * Let go of a path's context and class reference. A check parked on its device is abandoned now (no
-   * plugin code runs for it any more). A second unbind is refused, never a second release.
+   * Let go of a path's context and class reference. A check in flight, running or parked, keeps its own
+   * until it ends or its deadline passes (the class drains). A second unbind is refused, never a second
+   * release.
    */
   unbind(checker: Checker): void {
     if (!checker.bound) throw new Error(`checker for ${checker.device.spec} is already unbound`);
     checker.bound = false;
     checker.cls.checkers--;
-    this.pool.abandon(checker.cls.id, checker.handle.slot);
     this.releaseHold(checker.job);
     checker.cls.refs.unref();
   }

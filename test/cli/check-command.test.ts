@@ -74,7 +74,7 @@ describe('pathcheck checkers', () => {
     expect(rows.map((x) => x.name)).toEqual(['none', 'tur']);
     for (const row of rows) {
       const bytes = readFileSync(join(CHECKERS_DIR, `${row.name}.wasm`));
-      expect(row.abi).toBe(1);
+      expect(row.abi).toBe(2);
       expect(row.bytes).toBe(bytes.length);
       expect(row.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
     }

@@ -84,7 +84,7 @@ describe('show commands', () => {
     const tur = checkers.find((c) => c.name === 'tur')!;
     const none = checkers.find((c) => c.name === 'none')!;
     expect(checkers).toHaveLength(2);
-    expect(tur).toMatchObject({ version: 1, abiVersion: 1, state: 'current', checkers: 3, contexts: 3, sha256: sha256(TUR_WASM), origin: TUR_WASM });
+    expect(tur).toMatchObject({ version: 1, abiVersion: 2, state: 'current', checkers: 3, contexts: 3, sha256: sha256(TUR_WASM), origin: TUR_WASM });
     expect(none).toMatchObject({ version: 1, state: 'current', checkers: 1, sha256: sha256(NONE_WASM), origin: NONE_WASM });
     // The registry's reference, one per bound path, one per check in flight.
     expect(tur.refcount).toBeGreaterThanOrEqual(1 + 3);

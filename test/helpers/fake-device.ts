@@ -1,27 +1,32 @@
-import type { Deadline } from '../../host/backends/deadline.js';
-import type { Device, DeviceFailure, ScsiCommand, ScsiOutcome } from '../../host/backends/device.js';
+import type { Device, ScsiOutcome } from '../../host/backends/device.js';
+import { IoKind, IoSlot } from '../../host/backends/io-slot.js';
 
 /**
- * A test double of a backend Device, for unit-testing the WASI shim: it answers with programmed
- * outcomes and records (as copies) everything it was asked.
+ * A test double of a backend Device, for unit-testing the WASI shim: it records (as copies) every
+ * command submitted into its IoSlot and completes it with a programmed answer, at once or when the
+ * test calls finish(): what a device that answers later (a timer, a socket) does from its I/O side.
  */
 
-/** A programmed answer: a fixed outcome, or a function of the command and the deadline. */
-export type ScsiAnswer = ScsiOutcome | DeviceFailure | ((command: ScsiCommand, deadline: Deadline) => ScsiOutcome | DeviceFailure);
-export type ReadAnswer = Uint8Array | DeviceFailure | ((offset: number, length: number, deadline: Deadline) => Uint8Array | DeviceFailure);
+/** A device failure: the read of the reply (fd_read or fd_pread) answers this WASI errno. */
+export interface Failure {
+  readonly errno: number;
+}
 
-/** A command as the device saw it, copied at the moment it arrived. */
+/** How a command completes: a SCSI outcome, a plain read's data, or a failure. */
+export type Completion = ScsiOutcome | Uint8Array | Failure;
+
+/** Programmed instead of a completion: leave the command SUBMITTED until the test calls finish(). */
+export const LATER = 'later';
+
 export interface ReceivedCommand {
   readonly cdb: Uint8Array;
   readonly dataOut: Uint8Array;
   readonly dataInLength: number;
-  readonly deadline: Deadline;
 }
 
 export interface ReceivedRead {
   readonly offset: number;
   readonly length: number;
-  readonly deadline: Deadline;
 }
 
 /** An outcome with GOOD status unless overridden. */
@@ -35,20 +40,27 @@ export function outcome(o: Partial<{ status: number; hostStatus: number; driverS
   };
 }
 
+/** What a plain read returns by default: byte i is (offset + i) & 0xff. */
+export function pattern(offset: number, length: number): Uint8Array {
+  return Uint8Array.from({ length }, (_, i) => (offset + i) & 0xff);
+}
+
 export class FakeDevice implements Device {
   readonly commands: ReceivedCommand[] = [];
   readonly reads: ReceivedRead[] = [];
-  /** Answers given in order, one per command; when they run out, `scsiDefault` answers. */
-  readonly scsiQueue: ScsiAnswer[] = [];
-  scsiDefault: ScsiAnswer = outcome();
-  readonly readQueue: ReadAnswer[] = [];
-  /** Default plain read: `length` bytes, byte i = (offset + i) & 0xff. */
-  readDefault: ReadAnswer = (offset, length) => Uint8Array.from({ length }, (_, i) => (offset + i) & 0xff);
+  /** The `done` of every start() call, for the test to call. */
+  readonly started: Array<() => void> = [];
+  /** Answers for the next submissions, in order; when they run out, `fallback` answers. */
+  readonly queue: Array<Completion | typeof LATER> = [];
+  /** undefined: GOOD for a SCSI command, the offset pattern for a read. */
+  fallback: Completion | typeof LATER | undefined = undefined;
 
+  /** `io`: pass another FakeDevice's slot (new IoSlot(other.io.shared)) to be that device seen from another fd table. */
   constructor(
     readonly spec = 'fake:dev',
     readonly blockSize = 512,
     readonly blockCount = 2048,
+    readonly io = IoSlot.create(),
   ) {}
 
   /** A test double lives on one thread only. */
@@ -56,21 +68,39 @@ export class FakeDevice implements Device {
     throw new Error('FakeDevice cannot be shared with another thread');
   }
 
-  /** Queue answers for the next commands. */
-  answer(...answers: ScsiAnswer[]): this {
-    this.scsiQueue.push(...answers);
+  /** Queue answers for the next submissions. */
+  answer(...answers: Array<Completion | typeof LATER>): this {
+    this.queue.push(...answers);
     return this;
   }
 
-  scsi(command: ScsiCommand, deadline: Deadline): ScsiOutcome | DeviceFailure {
-    this.commands.push({ cdb: command.cdb.slice(), dataOut: command.dataOut.slice(), dataInLength: command.dataInLength, deadline });
-    const a = this.scsiQueue.shift() ?? this.scsiDefault;
-    return typeof a === 'function' ? a(command, deadline) : a;
+  submitted(): void {
+    const io = this.io;
+    if (io.kind === IoKind.READ) {
+      this.reads.push({ offset: io.readOffset, length: io.readLength });
+    } else {
+      const c = io.command();
+      this.commands.push({ cdb: c.cdb.slice(), dataOut: c.dataOut.slice(), dataInLength: c.dataInLength });
+    }
+    const next = this.queue.shift() ?? this.fallback;
+    if (next !== LATER) this.finish(next);
   }
 
-  read(offset: number, length: number, deadline: Deadline): Uint8Array | DeviceFailure {
-    this.reads.push({ offset, length, deadline });
-    const a = this.readQueue.shift() ?? this.readDefault;
-    return typeof a === 'function' ? a(offset, length, deadline) : a;
+  start(done: () => void): void {
+    this.started.push(done);
+  }
+
+  /** Complete the outstanding command, as the device's I/O side would; no answer: the default one. */
+  finish(answer?: Completion): void {
+    const io = this.io;
+    if (answer === undefined) answer = io.kind === IoKind.READ ? pattern(io.readOffset, io.readLength) : outcome();
+    if (answer instanceof Uint8Array) {
+      io.stageData(answer);
+      io.ready();
+    } else if ('errno' in answer) {
+      io.fail(answer.errno);
+    } else {
+      io.complete(answer);
+    }
   }
 }

@@ -136,6 +136,23 @@ describe('class lifetime with checks on worker threads', () => {
     expect(cls.refs.count).toBe(2);
   });
 
+  it('unload and hot reload with checks parked on devices that never answer drain within the deadline', async () => {
+    const { registry, runner, pool } = await start();
+    const v1 = await registry.load(TUR);
+    const checkers = await Promise.all(Array.from({ length: 10 }, () => registry.bind('tur', sim('sim:hang'))));
+    const checks = checkers.map((c) => runner.check(c, 300));
+    expect(await until(() => pool.stats().parked === 10)).toBe(true);
+    const v2 = await registry.load(TUR);
+    for (const c of checkers) registry.unbind(c);
+    expect(v1.state).toBe('draining');
+    expect(v1.refs.count).toBe(10);
+    for (const r of await Promise.all(checks)) expect(r.state).toBe('timeout');
+    expect(await until(() => v1.state === 'unloaded', 5000)).toBe(true);
+    expect(v1.contexts.inUse).toBe(0);
+    expect(v2).toMatchObject({ state: 'current' });
+    expect(v2.refs.count).toBe(1);
+  });
+
   it('shutdown with hung checks, in threads and parked, is bounded and reports what it abandoned', async () => {
     const { h, registry, runner, pool } = await start({ stuckAfterMs: 60_000 });
     const cls = await registry.load(TUR);
@@ -154,7 +171,7 @@ describe('class lifetime with checks on worker threads', () => {
     expect(cls.refs.count).toBe(1 + 21);
   });
 
-  it('a check parked on a hung device holds its references like a running one, and lets go when its checker is unbound', async () => {
+  it('a check parked on a hung device holds its references like a running one: unbind and unload wait for it', async () => {
     const { registry, runner, pool, events } = await start();
     const cls = await registry.load(TUR);
     const device = sim('sim:hang');
@@ -165,17 +182,19 @@ describe('class lifetime with checks on worker threads', () => {
     expect(pool.stats()).toMatchObject({ busy: 0, inFlight: 1, parked: 1 });
     expect(cls.refs.count).toBe(3);
     expect(cls.contexts.holders(checker.handle.slot)).toBe(2);
-    registry.unload('tur');
     registry.unbind(checker);
-    // The parked check is abandoned at once: it needs no thread and no plugin code to end.
-    expect(await pending).toMatchObject({ state: 'pending', message: 'checker thread not responding' });
+    registry.unload('tur');
+    await sleep(100);
+    expect(cls.state).toBe('draining');
+    expect(cls.refs.count).toBe(1);
+    expect(cls.contexts.holders(checker.handle.slot)).toBe(1);
+    expect(events.some((e) => e.type === 'unloaded')).toBe(false);
+    // The device answers: the check is resumed on the draining class, ends, and only then it unloads.
+    device.release();
+    expect(await pending).toMatchObject({ state: 'up' });
     expect(await until(() => cls.state === 'unloaded')).toBe(true);
     expect(cls.refs.count).toBe(0);
     expect(events.filter((e) => e.type === 'unloaded')).toHaveLength(1);
-    // The device still has the command; its late reply is discarded when it comes.
-    expect(device.io.busy).toBe(true);
-    device.release();
-    expect(await until(() => !device.io.busy)).toBe(true);
     expect(device.commandCount).toBe(1);
   });
 
@@ -184,7 +203,9 @@ describe('class lifetime with checks on worker threads', () => {
     const cls = await registry.load(TUR);
     const device = sim('sim:hang');
     const checker = await registry.bind('tur', device);
-    expect(await runner.check(checker, 150)).toMatchObject({ state: 'timeout', message: 'tur checker timed out' });
+    const check = runner.check(checker, 150);
+    expect(await until(() => pool.stats().parked === 1)).toBe(true);
+    expect(await check).toMatchObject({ state: 'timeout', message: 'tur checker timed out' });
     expect(pool.stats()).toMatchObject({ inFlight: 0, parked: 0 });
     expect(cls.jobs).toBe(0);
     expect(cls.contexts.holders(checker.handle.slot)).toBe(1);

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
-import type { ScsiCommand, ScsiOutcome, DeviceFailure } from '../../host/backends/device.js';
-import { isFailure } from '../../host/backends/device.js';
+import type { Device, ScsiCommand } from '../../host/backends/device.js';
+import { IoKind, IoState, type IoSlot } from '../../host/backends/io-slot.js';
 
 export const TUR: ScsiCommand = { cdb: new Uint8Array(6), dataOut: new Uint8Array(0), dataInLength: 0 };
 
@@ -17,18 +17,57 @@ export function descriptorSense(key: number, asc: number, ascq: number): number[
   return [0x72, key, asc, ascq, 0, 0, 0, 0];
 }
 
-export function outcome(x: ScsiOutcome | DeviceFailure): ScsiOutcome {
-  if (isFailure(x)) throw new Error(`expected a SCSI outcome, got errno ${x.errno}`);
-  return x;
+/** A completed command as plain values for toEqual: a SCSI answer, a read's data, or a failure's errno. */
+export type Reply = { status: number; host: number; driver: number; sense: number[]; data: number[] } | { data: number[] } | { errno: number };
+
+/** The SCSI answer a scenario gives without data (driver byte 0: DRIVER_SENSE is the shim's to add). */
+export function scsiReply(status: number, host = 0, sense: number[] = [], data: number[] = []): Reply {
+  return { status, host, driver: 0, sense, data };
 }
 
-export function errnoOf(x: object): number {
-  expect(isFailure(x)).toBe(true);
-  return (x as DeviceFailure).errno;
+/** Submit a SCSI command into the device's slot and hand it to the device, as the shim's fd_write does. */
+export function submit(d: Device, cmd: ScsiCommand = TUR): IoSlot {
+  d.io.submitScsi(cmd.cdb, cmd.dataOut, cmd.dataInLength, 0, 36 + cmd.dataInLength);
+  d.submitted();
+  return d.io;
 }
 
-/** Status, host byte and sense of an outcome as plain values for toEqual. */
-export function answer(x: ScsiOutcome | DeviceFailure): { status: number; host: number; sense: number[] } {
-  const o = outcome(x);
-  return { status: o.status, host: o.hostStatus, sense: [...o.sense] };
+/** Submit a plain read, as the shim's fd_pread does. */
+export function submitRead(d: Device, offset: number, length: number): IoSlot {
+  d.io.submitRead(offset, length);
+  d.submitted();
+  return d.io;
+}
+
+/** Read the completed command's outcome and free the slot, as the shim's read of a reply does. */
+export function take(io: IoSlot): Reply {
+  expect(io.state).toBe(IoState.COMPLETE);
+  const data = [...io.data];
+  const reply: Reply =
+    io.errno !== 0
+      ? { errno: io.errno }
+      : io.kind === IoKind.READ
+        ? { data }
+        : { status: io.status, host: io.hostStatus, driver: io.driverStatus, sense: [...io.sense], data };
+  io.release();
+  return reply;
+}
+
+/** A command on a device that answers at once: submitted, then its reply. */
+export function scsi(d: Device, cmd: ScsiCommand = TUR): Reply {
+  return take(submit(d, cmd));
+}
+
+export function read(d: Device, offset: number, length: number): Reply {
+  return take(submitRead(d, offset, length));
+}
+
+/**
+ * The host's I/O side (the pool, on the main thread) for a command the device did not answer at once:
+ * claim it, start it; resolves when the device calls done.
+ */
+export function started(d: Device): Promise<void> {
+  expect(d.io.state).toBe(IoState.SUBMITTED);
+  expect(d.io.claim()).toBe(true);
+  return new Promise<void>((done) => d.start(done));
 }
