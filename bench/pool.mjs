@@ -125,7 +125,7 @@ async function withHost(fn) {
 
 async function poolThroughput(paths) {
   return withHost(async (host) => {
-    const checkers = Array.from({ length: paths }, () => host.registry.bind(CHECKER, openDevice(SPEC)));
+    const checkers = await Promise.all(Array.from({ length: paths }, () => host.registry.bind(CHECKER, openDevice(SPEC))));
     const r = await drive(paths, (i) => host.runner.check(checkers[i], TIMEOUT_MS));
     const stats = host.pool.stats();
     for (const c of checkers) if (c.bound && !c.running) host.registry.unbind(c);
@@ -139,7 +139,7 @@ async function piscinaThroughput(piscina, paths) {
 
 async function idleLatency() {
   return withHost(async (host) => {
-    const checker = host.registry.bind(CHECKER, openDevice(SPEC));
+    const checker = await host.registry.bind(CHECKER, openDevice(SPEC));
     for (let i = 0; i < LATENCY_WARM; i++) await host.runner.check(checker, TIMEOUT_MS);
     const ms = [];
     let notUp = 0;
@@ -163,14 +163,14 @@ async function memoryPerPath() {
   return withHost(async (host) => {
     const cls = host.registry.current(CHECKER);
     // Let both workers make their instance first, so the baseline has everything but the paths.
-    const firsts = [0, 1].map(() => host.registry.bind(CHECKER, openDevice(SPEC)));
+    const firsts = await Promise.all([0, 1].map(() => host.registry.bind(CHECKER, openDevice(SPEC))));
     await Promise.all(firsts.map((c) => host.runner.check(c, TIMEOUT_MS)));
     for (const c of firsts) host.registry.unbind(c);
     const gc = await collectGarbage();
     const before = { ...process.memoryUsage(), classBytes: cls.memoryBytes };
     const t = performance.now();
     const checkers = [];
-    for (let i = 0; i < MEMORY_PATHS; i++) checkers.push(host.registry.bind(CHECKER, openDevice(`${SPEC}?id=m${i}`)));
+    for (let i = 0; i < MEMORY_PATHS; i++) checkers.push(await host.registry.bind(CHECKER, openDevice(`${SPEC}?id=m${i}`)));
     const bindMs = performance.now() - t;
     // Workers attach each device as they drain their control ports; give them a moment.
     await host.runner.check(checkers[MEMORY_PATHS - 1], TIMEOUT_MS);
@@ -196,7 +196,7 @@ async function memoryPerPath() {
 async function unloadTime() {
   return withHost(async (host) => {
     const reg = host.registry;
-    const checkers = Array.from({ length: UNLOAD_PATHS }, () => reg.bind(CHECKER, openDevice(SPEC)));
+    const checkers = await Promise.all(Array.from({ length: UNLOAD_PATHS }, () => reg.bind(CHECKER, openDevice(SPEC))));
     const results = await Promise.all(checkers.map((c) => host.runner.check(c, TIMEOUT_MS)));
     let unloadedAt = null;
     reg.on('event', (e) => {

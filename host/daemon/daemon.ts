@@ -64,7 +64,8 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     super();
     this.config = opts.config;
     const d = this.config.defaults;
-    this.host = new CheckHost({ ...(d.workers !== undefined && { size: d.workers }) });
+    // Every plugin call (metadata, pc_init, pc_free) gets checker_timeout, as a check does.
+    this.host = new CheckHost({ ...(d.workers !== undefined && { size: d.workers }), callTimeoutMs: d.checkerTimeout * 1000 });
     this.host.registry.on('event', (e) => {
       if (e.type === 'loaded') this.publish({ type: 'class-loaded', checker: e.name, version: e.version, sha256: e.sha256 });
       else if (e.type === 'unloaded') this.publish({ type: 'class-unloaded', checker: e.name, version: e.version });
@@ -239,6 +240,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
       throw e instanceof DaemonCommandError ? e : new DaemonCommandError((e as Error).message);
     }
     this.scheduler.reconfigure(this.schedulerOptions());
+    this.host.registry.callTimeoutMs = next.defaults.checkerTimeout * 1000;
     let removed = 0;
     let added = 0;
     for (const p of [...this.paths.values()]) {

@@ -61,7 +61,8 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
   private nextDeviceId = 1;
   private readonly maxPages: number;
   private readonly maxContexts: number;
-  private readonly callTimeoutMs: number;
+  /** Deadline of the metadata read and of pc_free; the daemon keeps it at checker_timeout. */
+  callTimeoutMs: number;
   private readonly pool: WorkerPool;
 
   constructor(private readonly opts: RegistryOptions) {

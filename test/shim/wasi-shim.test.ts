@@ -1,15 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { Deadline } from '../../host/backends/deadline.js';
+import type { Device } from '../../host/backends/device.js';
+import { IoSlot, IoState } from '../../host/backends/io-slot.js';
+import { SimDevice } from '../../host/backends/sim/sim-device.js';
 import { DeviceNamespace } from '../../host/shim/device-namespace.js';
 import { GuestMemory } from '../../host/shim/guest-memory.js';
 import { ProcExit } from '../../host/shim/proc-exit.js';
 import { WasiShim } from '../../host/shim/wasi.js';
-import { FakeDevice, outcome } from '../helpers/fake-device.js';
+import { FakeDevice, LATER, outcome, pattern } from '../helpers/fake-device.js';
 
 /**
- * Unit tests of the WASI device shim (docs/ABI.md "SCSI through WASI", "WASI subset"), calling its
- * import functions directly with pointers laid out in a shared memory, the way a wasm plugin would.
- * Errno values are written as numbers on purpose: the test checks WASI's numbering, not the shim's table.
+ * Unit tests of the WASI device shim (docs/ABI.md "SCSI through WASI", "Plain reads", "WASI subset"),
+ * calling its import functions directly with pointers laid out in a shared memory, the way a wasm
+ * plugin would. Device fds are non-blocking: a FakeDevice answers at once unless a test programs LATER
+ * and finishes the command itself, as a device's I/O side would. Errno values are written as numbers on purpose: the test checks WASI's numbering, not the shim's table.
  */
 
 const SUCCESS = 0;
@@ -64,17 +67,28 @@ interface ReadBack {
   bufs: Uint8Array[];
 }
 
-/** One plugin instance's view: a shared memory, a namespace, the shim, and a bump allocator. */
+/**
+ * One plugin instance's view: a shared memory, a namespace, the shim, and a bump allocator. Pass
+ * another Guest's memory, and a `top` clear of its allocations, for a second instance of the same
+ * class (another worker's shim over the class memory).
+ */
 class Guest {
-  readonly memory = new WebAssembly.Memory({ initial: 1, maximum: 100, shared: true });
   readonly ns = new DeviceNamespace();
   readonly logs: Array<[fd: number, text: string]> = [];
-  readonly shim = new WasiShim(new GuestMemory(this.memory), this.ns, (fd, text) => {
-    this.logs.push([fd, text]);
-  });
-  readonly w = this.shim.imports() as unknown as Wasi;
-  /** Next free address; tests may move it (e.g. past a grown page). */
-  top = 64;
+  readonly shim: WasiShim;
+  readonly w: Wasi;
+
+  constructor(
+    readonly memory = new WebAssembly.Memory({ initial: 1, maximum: 100, shared: true }),
+    /** Next free address; tests may move it (e.g. past a grown page). */
+    public top = 64,
+  ) {
+    // In the constructor, not as field initializers: they would run before `memory` is set.
+    this.shim = new WasiShim(new GuestMemory(memory), this.ns, (fd, text) => {
+      this.logs.push([fd, text]);
+    });
+    this.w = this.shim.imports() as unknown as Wasi;
+  }
 
   u8(): Uint8Array {
     return new Uint8Array(this.memory.buffer);
@@ -246,7 +260,7 @@ describe('sg v2 frames through fd_write / fd_read', () => {
     // Cut inside reply_len and inside the status word, then the CDB on its own.
     const w = g.write(fd, sgRequest({ cdb: TUR, replyLen: HDR, packId: 0x1234_5678 }), [6, 30]);
     expect(w).toEqual({ errno: SUCCESS, nwritten: 42 });
-    expect(dev.commands).toHaveLength(0); // the device is asked when the reply is read
+    expect(dev.commands).toHaveLength(1); // the write submitted it, and the device answered at once
 
     const r = g.read(fd, [20, 40]);
     expect(r.errno).toBe(SUCCESS);
@@ -255,11 +269,8 @@ describe('sg v2 frames through fd_write / fd_read', () => {
     expect(reply).toEqual({ packLen: 36, replyLen: 36, packId: 0x1234_5678, result: 0, word: 0, sense: new Uint8Array(16), data: new Uint8Array(0) });
     expect(r.bufs[1]!.subarray(16)).toEqual(poison(24)); // nothing past the reply
 
-    expect(dev.commands).toHaveLength(1);
-    expect(dev.commands[0]!.cdb).toEqual(Uint8Array.from(TUR));
-    expect(dev.commands[0]!.dataOut).toEqual(new Uint8Array(0));
-    expect(dev.commands[0]!.dataInLength).toBe(0);
-    expect(dev.commands[0]!.deadline).toBe(Deadline.NONE);
+    expect(dev.commands).toEqual([{ cdb: Uint8Array.from(TUR), dataOut: new Uint8Array(0), dataInLength: 0 }]);
+    expect(dev.io.state).toBe(IoState.IDLE); // the read freed the device for the next command
   });
 
   it('echoes a negative pack_id and keeps working for a second command', () => {
@@ -497,33 +508,43 @@ describe('sg v2 errors', () => {
     expect(dev.commands).toHaveLength(0);
   });
 
-  it('a second write before the read is EBUSY', () => {
+  it('a second write while the command is outstanding, or while its reply is unread, is EBUSY', () => {
     const g = new Guest();
     const { dev, fd } = g.device();
+    dev.answer(LATER);
     expect(g.write(fd, sgRequest({ cdb: TUR, packId: 1 })).errno).toBe(SUCCESS);
     expect(g.write(fd, sgRequest({ cdb: TUR, packId: 2 })).errno).toBe(BUSY);
+    dev.finish();
+    expect(g.write(fd, sgRequest({ cdb: TUR, packId: 3 })).errno).toBe(BUSY);
     const r = g.read(fd, [64]);
     expect(r.errno).toBe(SUCCESS);
     expect(sgReply(r.bytes).packId).toBe(1);
     expect(dev.commands).toHaveLength(1);
     expect(g.read(fd, [64]).errno).toBe(AGAIN);
+    expect(g.write(fd, sgRequest({ cdb: TUR, packId: 4 })).errno).toBe(SUCCESS);
   });
 
-  // The pending command's CDB and data-out live in the fd's request buffer: a refused write must not touch it.
-  it('a refused (EBUSY) second write leaves the pending command as it was written', () => {
+  // The device's I/O side runs the command from the slot, later: a refused write must not touch it.
+  it('a refused (EBUSY) second write leaves the outstanding command as it was written', () => {
     const g = new Guest();
     const { dev, fd } = g.device();
     // Same length, different bytes: a MODE SELECT(6) with 4 bytes of data-out, then another.
-    const first = sgRequest({ cdb: [0x15, 0x10, 0, 0, 4, 0], dataOut: [1, 2, 3, 4], packId: 1 });
-    const second = sgRequest({ cdb: [0x15, 0x11, 9, 9, 4, 9], dataOut: [5, 6, 7, 8], packId: 2 });
+    const first = sgRequest({ cdb: [0x15, 0x10, 0, 0, 4, 0], dataOut: [1, 2, 3, 4], replyLen: HDR + 8, packId: 1 });
+    const second = sgRequest({ cdb: [0x15, 0x11, 9, 9, 4, 9], dataOut: [5, 6, 7, 8], replyLen: HDR + 4, packId: 2 });
+    dev.answer(LATER);
     expect(g.write(fd, first).errno).toBe(SUCCESS);
     expect(g.write(fd, second).errno).toBe(BUSY);
+    const pending = dev.io.command();
+    expect({ cdb: [...pending.cdb], dataOut: [...pending.dataOut], dataInLength: pending.dataInLength }).toEqual({
+      cdb: [0x15, 0x10, 0, 0, 4, 0],
+      dataOut: [1, 2, 3, 4],
+      dataInLength: 8,
+    });
+    dev.finish();
     const r = g.read(fd, [128]);
     expect(r.errno).toBe(SUCCESS);
-    expect(sgReply(r.bytes).packId).toBe(1);
+    expect(sgReply(r.bytes)).toMatchObject({ packId: 1, replyLen: HDR + 8 });
     expect(dev.commands).toHaveLength(1);
-    expect([...dev.commands[0]!.cdb]).toEqual([0x15, 0x10, 0, 0, 4, 0]);
-    expect([...dev.commands[0]!.dataOut]).toEqual([1, 2, 3, 4]);
   });
 
   it('a read with nothing outstanding is EAGAIN', () => {
@@ -533,13 +554,13 @@ describe('sg v2 errors', () => {
     expect(dev.commands).toHaveLength(0);
   });
 
-  it('a read buffer smaller than 36 bytes is EINVAL and leaves the command outstanding', () => {
+  it('a read buffer smaller than 36 bytes is EINVAL and leaves the reply unread', () => {
     const g = new Guest();
     const { dev, fd } = g.device();
     g.write(fd, sgRequest({ cdb: TUR, packId: 77 }));
     expect(g.read(fd, [20, 15]).errno).toBe(INVAL);
     expect(g.read(fd, [35]).errno).toBe(INVAL);
-    expect(dev.commands).toHaveLength(0);
+    expect(dev.commands).toHaveLength(1);
     const r = g.read(fd, [36]);
     expect(r.errno).toBe(SUCCESS);
     expect(sgReply(r.bytes).packId).toBe(77);
@@ -559,17 +580,18 @@ describe('sg v2 errors', () => {
     expect(dev.commands).toHaveLength(2);
   });
 
-  it('two fds on one device have independent channels', () => {
+  // The command slot is the device's (IoSlot), not the fd's: what lets another worker's fd collect the reply.
+  it('two fds on one device share its one outstanding command', () => {
     const g = new Guest();
     const { dev, fd: a } = g.device();
     const b = g.open('sda');
     expect(b.errno).toBe(SUCCESS);
     expect(b.fd).not.toBe(a);
     expect(g.write(a, sgRequest({ cdb: TUR, packId: 10 })).errno).toBe(SUCCESS);
-    expect(g.write(b.fd, sgRequest({ cdb: TUR, packId: 20 })).errno).toBe(SUCCESS);
-    expect(sgReply(g.read(b.fd, [64]).bytes).packId).toBe(20);
-    expect(sgReply(g.read(a, [64]).bytes).packId).toBe(10);
-    expect(dev.commands).toHaveLength(2);
+    expect(g.write(b.fd, sgRequest({ cdb: TUR, packId: 20 })).errno).toBe(BUSY);
+    expect(sgReply(g.read(b.fd, [64]).bytes).packId).toBe(10);
+    expect(g.read(a, [64]).errno).toBe(AGAIN);
+    expect(dev.commands).toHaveLength(1);
   });
 
   describe('bad fds', () => {
@@ -591,12 +613,12 @@ describe('sg v2 errors', () => {
       const { dev, fd } = g.device();
       g.write(fd, sgRequest({ cdb: TUR }));
       expect(g.w.fd_close(fd)).toBe(SUCCESS);
-      expect(g.read(fd, [64]).errno).toBe(BADF);
+      expect(g.read(fd, [64]).errno).toBe(BADF); // not the reply still on the device
       expect(g.write(fd, sgRequest({ cdb: TUR })).errno).toBe(BADF);
       expect(g.read(fd, [64], 0n).errno).toBe(BADF);
       expect(g.w.fd_close(fd)).toBe(BADF);
       expect(g.w.fd_fdstat_get(fd, g.alloc(24))).toBe(BADF);
-      expect(dev.commands).toHaveLength(0);
+      expect([dev.commands.length, dev.reads.length]).toEqual([1, 0]);
     });
 
     it('the preopened directory is EISDIR for fd_read, fd_write and fd_pread', () => {
@@ -677,9 +699,10 @@ describe('sg v2 errors', () => {
       ] as Array<Array<[number, number]>>) {
         expect(g.w.fd_write(fd, g.iovs(bad), bad.length, g.out())).toBe(FAULT);
       }
+      expect(dev.commands).toHaveLength(0);
       // the valid frame still goes through afterwards
       expect(g.w.fd_write(fd, g.iovs([[buf, frame.length]]), 1, g.out())).toBe(SUCCESS);
-      expect(dev.commands).toHaveLength(0);
+      expect(dev.commands).toHaveLength(1);
     });
 
     it('nwritten pointer outside memory', () => {
@@ -692,14 +715,13 @@ describe('sg v2 errors', () => {
       expect(dev.commands).toHaveLength(0);
     });
 
-    it('fd_read with a bad iovec or nread pointer does not run the command', () => {
-      const { g, dev, fd } = setup();
+    it('fd_read with a bad iovec or nread pointer does not consume the reply', () => {
+      const { g, fd } = setup();
       g.write(fd, sgRequest({ cdb: TUR, packId: 3 }));
       const good = g.iovs([[g.alloc(64), 64]]);
       expect(g.w.fd_read(fd, g.iovs([[PAGE - 10, 64]]), 1, g.out())).toBe(FAULT);
       expect(g.w.fd_read(fd, PAGE - 4, 1, g.out())).toBe(FAULT);
       expect(g.w.fd_read(fd, good, 1, PAGE - 2)).toBe(FAULT);
-      expect(dev.commands).toHaveLength(0);
       const r = g.read(fd, [64]);
       expect(r.errno).toBe(SUCCESS);
       expect(sgReply(r.bytes).packId).toBe(3);
@@ -826,15 +848,17 @@ describe('path_open under the preopened dir (fd 3)', () => {
     expect(g.shim.fds.deviceCount).toBe(4);
   });
 
-  it('a reused fd number starts with a fresh channel', () => {
+  it('a reused fd number reaches the newly opened device, not the reply left on the old one', () => {
     const g = new Guest();
-    const { dev, fd } = g.device();
+    const { dev: sda, fd } = g.device('sda');
+    const { dev: sdb } = g.device('sdb');
     g.write(fd, sgRequest({ cdb: TUR, packId: 1 }));
     expect(g.w.fd_close(fd)).toBe(SUCCESS);
-    expect(g.open('sda').fd).toBe(fd);
+    expect(g.open('sdb').fd).toBe(fd);
     expect(g.read(fd, [64]).errno).toBe(AGAIN);
     expect(g.write(fd, sgRequest({ cdb: TUR, packId: 2 })).errno).toBe(SUCCESS);
-    expect(dev.commands).toHaveLength(0);
+    expect(sgReply(g.read(fd, [64]).bytes).packId).toBe(2);
+    expect([sda.commands.length, sdb.commands.length]).toEqual([1, 1]);
   });
 });
 
@@ -874,7 +898,7 @@ describe('the rest of the WASI subset', () => {
     expect(g.w.fd_prestat_dir_name(8, exact, 3)).toBe(BADF);
   });
 
-  it('fd_fdstat_get: fd 3 is a directory (3), a device fd a character device (2)', () => {
+  it('fd_fdstat_get: fd 3 is a directory (3), a device fd a non-blocking character device (2, NONBLOCK 0x4)', () => {
     const g = new Guest();
     const { fd } = g.device();
     const dir = g.alloc(24);
@@ -887,7 +911,8 @@ describe('the rest of the WASI subset', () => {
     const dev = g.alloc(24);
     expect(g.w.fd_fdstat_get(fd, dev)).toBe(SUCCESS);
     expect(g.get(dev, 1)[0]).toBe(2);
-    expect(g.get(dev + 1, 7)).toEqual(new Uint8Array(7));
+    // fs_flags, the u16 at offset 2: NONBLOCK alone, as Linux /dev/sgN opened with O_NONBLOCK
+    expect(g.get(dev + 1, 7)).toEqual(Uint8Array.of(0, 0x04, 0, 0, 0, 0, 0));
     expect(g.u64(dev + 8)).toBe(ALL_RIGHTS);
     expect(g.u64(dev + 16)).toBe(0n);
     expect(g.get(dev + 24, 4)).toEqual(poison(4)); // exactly 24 bytes written
@@ -978,75 +1003,223 @@ describe('the rest of the WASI subset', () => {
     ]);
   });
 
-  it('fd_pread reaches Device.read with the offset and the iovecs’ total length', () => {
+  it('fd_pread reaches the device with the offset and the iovecs’ total length', () => {
     const g = new Guest();
     const { dev, fd } = g.device();
-    g.shim.deadline = Deadline.after(60_000);
     const r = g.read(fd, [100, 412], 4096n);
     expect(r.errno).toBe(SUCCESS);
     expect(r.nread).toBe(512);
-    expect(r.bytes).toEqual(Uint8Array.from({ length: 512 }, (_, i) => (4096 + i) & 0xff));
-    expect(dev.reads).toEqual([{ offset: 4096, length: 512, deadline: g.shim.deadline }]);
+    expect(r.bytes).toEqual(pattern(4096, 512));
+    expect(dev.reads).toEqual([{ offset: 4096, length: 512 }]);
     expect(dev.commands).toHaveLength(0);
+    expect(dev.io.state).toBe(IoState.IDLE);
   });
 
   it('fd_pread: short data, a large offset, a device failure, a negative offset', () => {
     const g = new Guest();
-    const { dev, fd } = g.device();
-    dev.readQueue.push(Uint8Array.from([1, 2, 3]), { errno: IO });
+    // 2^32 blocks of 512 bytes: offset 2^40 is inside
+    const { dev, fd } = g.device('big', new FakeDevice('fake:big', 512, 2 ** 32));
+    dev.answer(Uint8Array.from([1, 2, 3]), { errno: IO });
     const short = g.read(fd, [2, 8], 1n << 40n);
     expect(short.nread).toBe(3);
     expect(short.bytes).toEqual(Uint8Array.from([1, 2, 3]));
     expect(short.bufs[1]!.subarray(1)).toEqual(poison(7));
     expect(dev.reads[0]!.offset).toBe(2 ** 40);
-    expect(g.read(fd, [16], 0n).errno).toBe(IO);
+    expect(g.read(fd, [16], 0n)).toMatchObject({ errno: IO, nread: 0xeeeeeeee });
     expect(g.read(fd, [16], -1n).errno).toBe(INVAL);
     expect(dev.reads).toHaveLength(2);
   });
 
-  it('fd_pread does not disturb an outstanding sg command', () => {
+  it('fd_pread not wholly inside the device, or longer than one transfer, is EINVAL and reaches no device', () => {
+    const g = new Guest();
+    g.memory.grow(2); // room for a 64 KiB + 1 buffer
+    const { dev: small, fd } = g.device('small', new FakeDevice('fake:small', 512, 2));
+    const { dev: big, fd: bigFd } = g.device('big', new FakeDevice('fake:big', 512, 2 ** 32));
+    for (const [offset, length] of [[1023n, 2], [1024n, 1], [0n, 1025], [-1n, 1], [1n << 53n, 1], [1n << 63n, 1]] as const) {
+      expect(g.read(fd, [length], offset).errno, `${offset} + ${length}`).toBe(INVAL);
+    }
+    expect(g.read(bigFd, [65536, 1], 0n).errno).toBe(INVAL);
+    expect([small.reads, big.reads]).toEqual([[], []]);
+    expect(small.io.state).toBe(IoState.IDLE);
+    // the whole device, and an empty read at its end, are inside
+    expect(g.read(fd, [1024], 0n).bytes).toEqual(pattern(0, 1024));
+    expect(g.read(fd, [], 1024n)).toMatchObject({ errno: SUCCESS, nread: 0 });
+    expect(small.reads).toEqual([
+      { offset: 0, length: 1024 },
+      { offset: 1024, length: 0 },
+    ]);
+  });
+});
+
+describe('non-blocking device fds', () => {
+  /** A guest whose device leaves its next `n` commands outstanding until the test finishes them. */
+  function later(n = 1) {
     const g = new Guest();
     const { dev, fd } = g.device();
-    g.write(fd, sgRequest({ cdb: TUR, packId: 4 }));
-    expect(g.read(fd, [512], 0n).errno).toBe(SUCCESS);
-    expect(sgReply(g.read(fd, [64]).bytes).packId).toBe(4);
+    for (let i = 0; i < n; i++) dev.answer(LATER);
+    return { g, dev, fd };
+  }
+
+  it('fd_write submits and returns the byte count while the device has not answered', () => {
+    const { g, dev, fd } = later();
+    expect(g.write(fd, sgRequest({ cdb: TUR, packId: 8 }), [10])).toEqual({ errno: SUCCESS, nwritten: 42 });
+    expect(dev.commands).toHaveLength(1);
+    expect(dev.io.state).toBe(IoState.SUBMITTED);
+  });
+
+  it('fd_read is EAGAIN, touching nothing, until the device completes; then it returns the reply once', () => {
+    const { g, dev, fd } = later();
+    g.write(fd, sgRequest({ cdb: TUR, packId: 8 }));
+    for (let i = 0; i < 3; i++) {
+      const r = g.read(fd, [64]);
+      expect(r).toMatchObject({ errno: AGAIN, nread: 0xeeeeeeee });
+      expect(r.bufs[0]).toEqual(poison(64));
+    }
+    dev.finish(outcome({ status: 0x02, sense: SENSE_18 }));
+    const r = g.read(fd, [64]);
+    expect(r.errno).toBe(SUCCESS);
+    expect(sgReply(r.bytes)).toMatchObject({ packId: 8, word: word(0x02, 0, 0x08) });
+    expect(g.read(fd, [64]).errno).toBe(AGAIN);
     expect(dev.commands).toHaveLength(1);
   });
-});
 
-describe('deadline', () => {
-  it('fd_read returns ETIMEDOUT when the device gives up at the shim deadline', () => {
-    const g = new Guest();
-    const { dev, fd } = g.device();
-    let cutShort = false;
-    dev.scsiDefault = (_command, deadline) => {
-      if (deadline.sleep(10_000)) return outcome();
-      cutShort = true;
-      return { errno: TIMEDOUT };
-    };
-    expect(g.write(fd, sgRequest({ cdb: TUR })).errno).toBe(SUCCESS);
-    const t0 = performance.now();
-    g.shim.deadline = Deadline.after(50);
-    const r = g.read(fd, [64]);
-    const elapsed = performance.now() - t0;
-    expect(r.errno).toBe(TIMEDOUT);
-    expect(cutShort).toBe(true);
-    expect(dev.commands[0]!.deadline).toBe(g.shim.deadline);
-    expect(elapsed).toBeGreaterThanOrEqual(45);
-    expect(elapsed).toBeLessThan(5_000);
-    // the fd is usable again once the host gives the next check a fresh deadline
-    g.shim.deadline = Deadline.NONE;
-    dev.scsiDefault = outcome();
-    expect(g.write(fd, sgRequest({ cdb: TUR })).errno).toBe(SUCCESS);
-    expect(g.read(fd, [64]).errno).toBe(SUCCESS);
+  // A check's result must not depend on when its device answered.
+  it('a reply completed later is the same frame, byte for byte, as one completed at once', () => {
+    const data = bytesOf(96, 3);
+    const answer = outcome({ status: 0x02, hostStatus: 0x03, driverStatus: 0x06, sense: SENSE_18, dataIn: data });
+    const [atOnce, completedLater] = [answer, LATER].map((program) => {
+      const g = new Guest();
+      const { dev, fd } = g.device();
+      dev.answer(program);
+      g.write(fd, sgRequest({ cdb: [0x12, 0, 0, 0, 96, 0], replyLen: HDR + 96, packId: -5 }));
+      if (program === LATER) dev.finish(answer);
+      return g.read(fd, [40, 20]); // cut to the read buffer
+    });
+    expect(completedLater!.errno).toBe(SUCCESS);
+    expect(completedLater!.bytes).toEqual(atOnce!.bytes);
+    expect(sgReply(completedLater!.bytes)).toEqual({
+      packLen: 132,
+      replyLen: 132,
+      packId: -5,
+      result: 0,
+      word: word(0x02, 0x03, 0x06 | 0x08),
+      sense: Uint8Array.from(SENSE_18.slice(0, 16)),
+      data: data.subarray(0, 24),
+    });
   });
 
-  it('an already expired deadline is handed to the device as is', () => {
-    const g = new Guest();
-    const { dev, fd } = g.device();
-    dev.scsiDefault = (_c, deadline) => (deadline.expired() ? { errno: TIMEDOUT } : outcome());
-    g.shim.deadline = Deadline.after(-1);
-    g.write(fd, sgRequest({ cdb: TUR }));
-    expect(g.read(fd, [64]).errno).toBe(TIMEDOUT);
+  it('fd_pread submits, is EAGAIN while outstanding, and the same offset and length collect it', () => {
+    const { g, dev, fd } = later();
+    const first = g.read(fd, [8, 8], 512n);
+    expect(first).toMatchObject({ errno: AGAIN, nread: 0xeeeeeeee });
+    expect(first.bufs).toEqual([poison(8), poison(8)]);
+    expect(g.read(fd, [16], 512n).errno).toBe(AGAIN); // the same read, however the iovecs cut it
+    expect(dev.reads).toEqual([{ offset: 512, length: 16 }]); // submitted once
+    dev.finish();
+    const r = g.read(fd, [4, 12], 512n);
+    expect(r.errno).toBe(SUCCESS);
+    expect(r.bytes).toEqual(pattern(512, 16));
+    // collected: the same call again is a new read
+    expect(g.read(fd, [16], 512n).errno).toBe(SUCCESS);
+    expect(dev.reads).toHaveLength(2);
+  });
+
+  it('fd_pread of another offset or length while one is outstanding or unread is EBUSY, and leaves it', () => {
+    const { g, dev, fd } = later();
+    expect(g.read(fd, [16], 0n).errno).toBe(AGAIN);
+    expect(g.read(fd, [16], 512n).errno).toBe(BUSY);
+    expect(g.read(fd, [8], 0n).errno).toBe(BUSY);
+    dev.finish();
+    expect(g.read(fd, [16], 512n).errno).toBe(BUSY);
+    expect(g.read(fd, [17], 0n).errno).toBe(BUSY);
+    expect(g.read(fd, [16], 0n).bytes).toEqual(pattern(0, 16));
+    expect(dev.reads).toEqual([{ offset: 0, length: 16 }]);
+  });
+
+  it('fd_pread: a failure completed later is what the collecting call returns, and frees the device', () => {
+    const { g, dev, fd } = later();
+    expect(g.read(fd, [16], 0n).errno).toBe(AGAIN);
+    dev.finish({ errno: IO });
+    const r = g.read(fd, [16], 0n);
+    expect(r).toMatchObject({ errno: IO, nread: 0xeeeeeeee });
+    expect(r.bufs[0]).toEqual(poison(16));
+    expect(g.read(fd, [16], 0n).errno).toBe(SUCCESS);
+    expect(dev.reads).toHaveLength(2);
+  });
+
+  it('fd_pread and sg commands exclude each other on a device', () => {
+    const { g, dev, fd } = later(2);
+    g.write(fd, sgRequest({ cdb: TUR, packId: 4 }));
+    expect(g.read(fd, [512], 0n).errno).toBe(BUSY); // an sg command outstanding
+    dev.finish();
+    expect(g.read(fd, [512], 0n).errno).toBe(BUSY); // its reply unread
+    expect(sgReply(g.read(fd, [64]).bytes).packId).toBe(4);
+
+    expect(g.read(fd, [512], 0n).errno).toBe(AGAIN);
+    expect(g.write(fd, sgRequest({ cdb: TUR })).errno).toBe(BUSY); // a plain read outstanding
+    dev.finish();
+    expect(g.write(fd, sgRequest({ cdb: TUR })).errno).toBe(BUSY); // its data uncollected
+    expect(g.read(fd, [64]).errno).toBe(AGAIN); // fd_read does not take a plain read's data
+    expect(g.read(fd, [512], 0n).bytes).toEqual(pattern(0, 512));
+    expect([dev.commands.length, dev.reads.length]).toEqual([1, 1]);
+  });
+
+  // What lets a parked check resume on another worker: the outstanding command is the device's, not the fd's.
+  describe("another instance's fd for the same device collects the reply", () => {
+    /** Two instances of one class (the same memory, the second allocating clear of the first), each with an fd for one device. */
+    function pair() {
+      const g = new Guest();
+      const h = new Guest(g.memory, PAGE / 2);
+      const dev = new FakeDevice('fake:sda');
+      const other = new FakeDevice('fake:sda', 512, 2048, new IoSlot(dev.io.shared));
+      dev.answer(LATER);
+      return { g, h, dev, other, a: g.shim.fds.openDevice(dev), b: h.shim.fds.openDevice(other) };
+    }
+
+    it('an sg reply', () => {
+      const { g, h, dev, other, a, b } = pair();
+      expect(g.write(a, sgRequest({ cdb: TUR, packId: 31 })).errno).toBe(SUCCESS);
+      expect(g.read(a, [64]).errno).toBe(AGAIN);
+      expect(h.read(b, [64]).errno).toBe(AGAIN);
+      expect(h.write(b, sgRequest({ cdb: TUR, packId: 32 })).errno).toBe(BUSY);
+      dev.finish(outcome({ status: 0x02, sense: SENSE_18 }));
+      const r = h.read(b, [64]);
+      expect(r.errno).toBe(SUCCESS);
+      expect(sgReply(r.bytes)).toMatchObject({ packLen: HDR, packId: 31, word: word(0x02, 0, 0x08), sense: Uint8Array.from(SENSE_18.slice(0, 16)) });
+      expect(g.read(a, [64]).errno).toBe(AGAIN); // read once, by whichever fd
+      expect([dev.commands.length, other.commands.length]).toEqual([1, 0]);
+    });
+
+    it('a plain read', () => {
+      const { g, h, dev, other, a, b } = pair();
+      expect(g.read(a, [16], 1024n).errno).toBe(AGAIN);
+      expect(h.read(b, [16], 0n).errno).toBe(BUSY);
+      dev.finish();
+      expect(h.read(b, [16], 1024n).bytes).toEqual(pattern(1024, 16));
+      expect([dev.reads.length, other.reads.length]).toEqual([1, 0]);
+    });
+
+    it('a SimDevice attached through share(), completed by its I/O side on this thread', async () => {
+      const g = new Guest();
+      const h = new Guest(g.memory, PAGE / 2);
+      const sim = SimDevice.fromSpec('sim:hang');
+      const a = g.shim.fds.openDevice(sim);
+      const b = h.shim.fds.openDevice(SimDevice.fromShared(sim.share()));
+      expect(g.write(a, sgRequest({ cdb: TUR, packId: 7 })).errno).toBe(SUCCESS);
+      expect(g.read(a, [64]).errno).toBe(AGAIN);
+      await completed(sim, () => sim.release());
+      const r = h.read(b, [64]);
+      expect(r.errno).toBe(SUCCESS);
+      expect(sgReply(r.bytes)).toEqual({ packLen: HDR, replyLen: HDR, packId: 7, result: 0, word: 0, sense: new Uint8Array(16), data: new Uint8Array(0) });
+      expect(g.read(a, [64]).errno).toBe(AGAIN);
+    });
   });
 });
+
+/** The host's I/O side, as the pool runs it on the main thread: claim the command, start it, `answer` it, await done. */
+async function completed(device: Device, answer: () => void): Promise<void> {
+  expect(device.io.claim()).toBe(true);
+  const done = new Promise<void>((resolve) => device.start(resolve));
+  answer();
+  await done;
+}

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Deadline } from '../../host/backends/deadline.js';
+import { IoState } from '../../host/backends/io-slot.js';
 import { inquiryData } from '../../host/backends/sim/inquiry-data.js';
 import { SCENARIOS } from '../../host/backends/sim/scenario.js';
 import { SimDevice } from '../../host/backends/sim/sim-device.js';
-import { TUR, answer, descriptorSense, errnoOf, fixedSense, inquiry, outcome } from './helpers.js';
+import { TUR, descriptorSense, fixedSense, inquiry, read, scsi, scsiReply, started, submit, submitRead, take, type Reply } from './helpers.js';
 
 const GOOD = 0x00;
 const CHECK_CONDITION = 0x02;
@@ -11,8 +11,9 @@ const NOT_READY = 0x2;
 const HARDWARE_ERROR = 0x4;
 const UNIT_ATTENTION = 0x6;
 const ILLEGAL_REQUEST = 0x5;
+const EIO = 29;
 const ENODEV = 43;
-const ETIMEDOUT = 73;
+const ENXIO = 60;
 
 /** The first TUR answer of each scenario: status, host byte and sense as [key, asc, ascq], or a WASI errno. */
 const TUR_ANSWERS: Record<string, { status: number; host: number; sense?: [number, number, number] } | { errno: number }> = {
@@ -29,18 +30,32 @@ const TUR_ANSWERS: Record<string, { status: number; host: number; sense?: [numbe
   'reservation-conflict': { status: 0x18, host: 0 },
   slow: { status: GOOD, host: 0 },
   flap: { status: GOOD, host: 0 },
-  hang: { errno: ETIMEDOUT },
+  /** Once released: a hung command answers like ok. */
+  hang: { status: GOOD, host: 0 },
   gone: { errno: ENODEV },
 };
 
-/** Short, to keep `hang` quick; `slow` runs with a 1 ms latency so it answers well within it. */
-const deadline = () => Deadline.after(30);
+/** `slow` runs with a 1 ms latency, to keep the table quick. */
 function device(name: string, sense?: 'descriptor'): SimDevice {
   const params = [...(name === 'slow' ? ['latency=1'] : []), ...(sense ? [`sense=${sense}`] : [])];
   return SimDevice.fromSpec(`sim:${name}${params.length ? `?${params.join('&')}` : ''}`);
 }
 
-/** Blocks its thread by design, ignoring deadlines: tested on the worker pool (test/pool), which terminates it. */
+/**
+ * Submit through `send`, then finish the command whichever way the scenario does: at once, through the
+ * I/O side after a latency, or (hang) through the I/O side once released.
+ */
+async function answered(d: SimDevice, send: (d: SimDevice) => void): Promise<Reply> {
+  send(d);
+  if (d.io.state !== IoState.COMPLETE) {
+    const done = started(d);
+    d.release();
+    await done;
+  }
+  return take(d.io);
+}
+
+/** Blocks its thread by design: tested in sim-device-timing with a releasing worker. */
 const THREAD_BLOCKING = ['hang-hard'];
 
 describe('TEST UNIT READY answers', () => {
@@ -49,98 +64,90 @@ describe('TEST UNIT READY answers', () => {
   });
 
   for (const [name, expected] of Object.entries(TUR_ANSWERS)) {
-    it(`${name}: fixed and descriptor sense`, () => {
+    it(`${name}: fixed and descriptor sense`, async () => {
       for (const [sense, format] of [[undefined, fixedSense], ['descriptor', descriptorSense]] as const) {
-        const result = device(name, sense).scsi(TUR, deadline());
-        if ('errno' in expected) {
-          expect(errnoOf(result)).toBe(expected.errno);
-          continue;
-        }
-        const o = outcome(result);
-        expect(answer(o)).toEqual({ status: expected.status, host: expected.host, sense: expected.sense ? format(...expected.sense) : [] });
-        expect(o.driverStatus).toBe(0);
-        expect(o.dataIn.length).toBe(0);
+        const reply = await answered(device(name, sense), (d) => submit(d, TUR));
+        expect(reply).toEqual('errno' in expected ? expected : scsiReply(expected.status, expected.host, expected.sense ? format(...expected.sense) : []));
       }
     });
   }
 
+  it('answers at once (readable right after the submit) unless the scenario waits', () => {
+    for (const name of Object.keys(TUR_ANSWERS)) {
+      expect(submit(device(name), TUR).state, name).toBe(name === 'slow' || name === 'hang' ? IoState.SUBMITTED : IoState.COMPLETE);
+    }
+  });
+
   it('answers any other opcode like a TUR', () => {
     const readCapacity = { cdb: Uint8Array.of(0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0), dataOut: new Uint8Array(0), dataInLength: 8 };
-    expect(answer(device('standby').scsi(readCapacity, deadline()))).toEqual({ status: CHECK_CONDITION, host: 0, sense: fixedSense(NOT_READY, 0x04, 0x0b) });
-    const good = outcome(device('ok').scsi(readCapacity, deadline()));
-    expect(answer(good)).toEqual({ status: GOOD, host: 0, sense: [] });
-    expect(good.dataIn.length).toBe(0);
+    expect(scsi(device('standby'), readCapacity)).toEqual(scsiReply(CHECK_CONDITION, 0, fixedSense(NOT_READY, 0x04, 0x0b)));
+    expect(scsi(device('ok'), readCapacity)).toEqual(scsiReply(GOOD));
   });
 });
 
 describe('INQUIRY', () => {
-  const text = (bytes: Uint8Array, from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
+  const text = (bytes: number[], from: number, to: number) => String.fromCharCode(...bytes.slice(from, to));
+  const dataOf = (r: Reply) => ('data' in r ? r.data : []);
 
   it('returns 36 bytes of standard INQUIRY data naming the scenario', () => {
-    const o = outcome(device('ok').scsi(inquiry(96), deadline()));
-    expect(answer(o)).toEqual({ status: GOOD, host: 0, sense: [] });
-    expect(o.dataIn.length).toBe(36);
-    expect(o.dataIn[0]).toBe(0);
-    expect(o.dataIn[4]).toBe(31);
-    expect(text(o.dataIn, 8, 16)).toBe('PATHCHK ');
-    expect(text(o.dataIn, 16, 32)).toBe('SIM ok          ');
-    expect(text(o.dataIn, 32, 36)).toBe('0001');
+    const r = scsi(device('ok'), inquiry(96));
+    const data = dataOf(r);
+    expect(r).toEqual(scsiReply(GOOD, 0, [], data));
+    expect(data.length).toBe(36);
+    expect(data[0]).toBe(0);
+    expect(data[4]).toBe(31);
+    expect(text(data, 8, 16)).toBe('PATHCHK ');
+    expect(text(data, 16, 32)).toBe('SIM ok          ');
+    expect(text(data, 32, 36)).toBe('0001');
   });
 
   it('truncates to the data-in length', () => {
-    const o = outcome(device('flap').scsi(inquiry(20), deadline()));
-    expect(o.dataIn.length).toBe(20);
-    expect(text(o.dataIn, 16, 20)).toBe('SIM ');
+    const data = dataOf(scsi(device('flap'), inquiry(20)));
+    expect(data.length).toBe(20);
+    expect(text(data, 16, 20)).toBe('SIM ');
   });
 
   it('cuts a long scenario name to the 16-byte product field', () => {
-    expect(text(inquiryData('medium-not-present'), 16, 32)).toBe('SIM medium-not-p');
+    expect(String.fromCharCode(...inquiryData('medium-not-present').subarray(16, 32))).toBe('SIM medium-not-p');
   });
 
   it('answers a failing scenario like a TUR, without data', () => {
-    const o = outcome(device('down').scsi(inquiry(96), deadline()));
-    expect(answer(o)).toEqual({ status: CHECK_CONDITION, host: 0, sense: fixedSense(HARDWARE_ERROR, 0x44, 0x00) });
-    expect(o.dataIn.length).toBe(0);
+    expect(scsi(device('down'), inquiry(96))).toEqual(scsiReply(CHECK_CONDITION, 0, fixedSense(HARDWARE_ERROR, 0x44, 0x00)));
   });
 
   it('refuses a VPD page request with ILLEGAL REQUEST, invalid field in CDB', () => {
-    expect(answer(device('ok').scsi(inquiry(96, true), deadline()))).toEqual({
-      status: CHECK_CONDITION,
-      host: 0,
-      sense: fixedSense(ILLEGAL_REQUEST, 0x24, 0x00),
-    });
+    expect(scsi(device('ok'), inquiry(96, true))).toEqual(scsiReply(CHECK_CONDITION, 0, fixedSense(ILLEGAL_REQUEST, 0x24, 0x00)));
+    expect(scsi(device('ok', 'descriptor'), inquiry(96, true))).toEqual(scsiReply(CHECK_CONDITION, 0, descriptorSense(ILLEGAL_REQUEST, 0x24, 0x00)));
   });
 });
 
 describe('plain reads', () => {
-  it('return the offset pattern on a GOOD scenario', () => {
-    const data = device('ok').read(510, 4, deadline());
-    expect([...(data as Uint8Array)]).toEqual([254, 255, 0, 1]);
-    expect([...(device('slow').read(0, 3, deadline()) as Uint8Array)]).toEqual([0, 1, 2]);
+  it('return the offset pattern on a GOOD scenario, a slow or a released one', async () => {
+    expect(read(device('ok'), 510, 4)).toEqual({ data: [254, 255, 0, 1] });
+    expect(await answered(device('slow'), (d) => submitRead(d, 0, 3))).toEqual({ data: [0, 1, 2] });
+    expect(await answered(device('hang'), (d) => submitRead(d, 300, 2))).toEqual({ data: [44, 45] });
   });
 
   it('fail with EIO on failing scenarios, ENXIO on no-connect, the errno of an errno scenario', () => {
-    for (const name of ['down', 'standby', 'transitioning', 'not-ready', 'medium-not-present', 'busy', 'reservation-conflict']) {
-      expect(errnoOf(device(name).read(0, 512, deadline())), name).toBe(29);
+    for (const name of ['down', 'standby', 'transitioning', 'not-ready', 'medium-not-present', 'unit-attention', 'busy', 'reservation-conflict']) {
+      expect(read(device(name), 0, 512), name).toEqual({ errno: EIO });
     }
-    expect(errnoOf(device('no-connect').read(0, 512, deadline()))).toBe(60);
-    expect(errnoOf(device('gone').read(0, 512, deadline()))).toBe(ENODEV);
-    expect(errnoOf(device('hang').read(0, 512, deadline()))).toBe(ETIMEDOUT);
+    expect(read(device('no-connect'), 0, 512)).toEqual({ errno: ENXIO });
+    expect(read(device('gone'), 0, 512)).toEqual({ errno: ENODEV });
   });
 
-  it('refuse with EINVAL, uncounted, anything not wholly inside the device', () => {
+  it('read the whole of a small device (the shim refuses anything outside it)', () => {
     const d = SimDevice.fromSpec('sim:ok?blocks=2');
     expect(d.blockSize).toBe(512);
     expect(d.blockCount).toBe(2);
-    expect((d.read(0, 1024, deadline()) as Uint8Array).length).toBe(1024);
-    expect((d.read(1024, 0, deadline()) as Uint8Array).length).toBe(0);
-    for (const [offset, length] of [[1023, 2], [1024, 1], [-1, 1], [0, -1], [0.5, 1], [0, Number.NaN]]) {
-      expect(errnoOf(d.read(offset!, length!, deadline()))).toBe(28);
-    }
+    const all = read(d, 0, 1024);
+    expect('data' in all && all.data).toEqual(Array.from({ length: 1024 }, (_, i) => i & 0xff));
+    expect(read(d, 1024, 0)).toEqual({ data: [] });
     expect(d.commandCount).toBe(2);
   });
 
   it('default geometry is 2048 blocks of 512 bytes', () => {
-    expect(SimDevice.fromSpec('sim:ok').blockCount).toBe(2048);
+    const d = SimDevice.fromSpec('sim:ok');
+    expect([d.blockCount, d.blockSize]).toEqual([2048, 512]);
   });
 });

@@ -1,18 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { Deadline } from '../../host/backends/deadline.js';
+import { IoState } from '../../host/backends/io-slot.js';
 import { SimDevice } from '../../host/backends/sim/sim-device.js';
 import { SimSpecError } from '../../host/backends/sim/sim-spec-error.js';
-import { TUR, descriptorSense, errnoOf, fixedSense, outcome } from './helpers.js';
+import { descriptorSense, fixedSense, read, scsi, submit, take, type Reply } from './helpers.js';
 
 const DOWN = fixedSense(0x4, 0x44, 0x00);
 const STANDBY = fixedSense(0x2, 0x04, 0x0b);
+const EIO = 29;
+
+const senseOf = (r: Reply) => ('sense' in r ? r.sense : null);
 
 /** Status of the next `n` TURs: 'G' GOOD, 'D' the down answer, '?' anything else. */
 function turs(d: SimDevice, n: number): string {
   let s = '';
   for (let i = 0; i < n; i++) {
-    const o = outcome(d.scsi(TUR, Deadline.NONE));
-    s += o.status === 0 && o.sense.length === 0 ? 'G' : o.status === 2 && [...o.sense].join() === DOWN.join() ? 'D' : '?';
+    const r = scsi(d);
+    s += 'status' in r && r.status === 0 && r.sense.length === 0 ? 'G' : 'status' in r && r.status === 2 && r.sense.join() === DOWN.join() ? 'D' : '?';
   }
   return s;
 }
@@ -29,23 +32,23 @@ describe('programs', () => {
 
   it('ua-then-ok reports one unit attention, then GOOD forever', () => {
     const d = SimDevice.fromSpec('sim:ua-then-ok');
-    expect([...outcome(d.scsi(TUR, Deadline.NONE)).sense]).toEqual(fixedSense(0x6, 0x29, 0x00));
+    expect(senseOf(scsi(d))).toEqual(fixedSense(0x6, 0x29, 0x00));
     expect(turs(d, 5)).toBe('GGGGG');
   });
 
   it('counts reads and SCSI commands on one counter', () => {
     const d = SimDevice.fromSpec('sim:flap');
     expect(turs(d, 1)).toBe('G');
-    expect(errnoOf(d.read(0, 512, Deadline.NONE))).toBe(29);
-    expect(d.read(0, 512, Deadline.NONE)).toBeInstanceOf(Uint8Array);
+    expect(read(d, 0, 512)).toEqual({ errno: EIO });
+    expect(read(d, 0, 2)).toEqual({ data: [0, 1] });
     expect(turs(d, 1)).toBe('D');
     expect(d.commandCount).toBe(4);
   });
 
   it('a read in the UA phase fails, then reads return data', () => {
     const d = SimDevice.fromSpec('sim:ua-then-ok');
-    expect(errnoOf(d.read(0, 1, Deadline.NONE))).toBe(29);
-    expect([...(d.read(7, 1, Deadline.NONE) as Uint8Array)]).toEqual([7]);
+    expect(read(d, 0, 1)).toEqual({ errno: EIO });
+    expect(read(d, 7, 1)).toEqual({ data: [7] });
   });
 });
 
@@ -55,9 +58,9 @@ describe('setScenario at run time', () => {
     expect(turs(d, 3)).toBe('GGG');
     d.setScenario('standby');
     expect(d.scenarioName).toBe('standby');
-    expect([...outcome(d.scsi(TUR, Deadline.NONE)).sense]).toEqual(STANDBY);
+    expect(senseOf(scsi(d))).toEqual(STANDBY);
     d.setScenario('ua-then-ok');
-    expect(outcome(d.scsi(TUR, Deadline.NONE)).status).toBe(2);
+    expect(scsi(d)).toMatchObject({ status: 2 });
     expect(turs(d, 1)).toBe('G');
     d.setScenario('flap?every=2');
     expect(turs(d, 6)).toBe('GGDDGG');
@@ -68,9 +71,9 @@ describe('setScenario at run time', () => {
   it('keeps the sense format unless the change names one', () => {
     const d = SimDevice.fromSpec('sim:ok?sense=descriptor');
     d.setScenario('down');
-    expect([...outcome(d.scsi(TUR, Deadline.NONE)).sense]).toEqual(descriptorSense(0x4, 0x44, 0x00));
+    expect(senseOf(scsi(d))).toEqual(descriptorSense(0x4, 0x44, 0x00));
     d.setScenario('down?sense=fixed');
-    expect([...outcome(d.scsi(TUR, Deadline.NONE)).sense]).toEqual(DOWN);
+    expect(senseOf(scsi(d))).toEqual(DOWN);
   });
 
   it('gives new parameters their defaults', () => {
@@ -89,29 +92,45 @@ describe('setScenario at run time', () => {
 });
 
 describe('shared state', () => {
-  it('two SimDevice objects on one SharedArrayBuffer are one device', () => {
+  it('two SimDevice objects attached through share() are one device', () => {
     const a = SimDevice.fromSpec('sim:flap?id=a');
-    const b = SimDevice.fromShared('sim:flap?id=a', a.shared);
+    const b = SimDevice.fromShared(a.share());
     expect(b.shared).toBe(a.shared);
+    expect(b.spec).toBe('sim:flap?id=a');
     expect(turs(a, 1)).toBe('G');
     expect(turs(b, 1)).toBe('D');
     b.setScenario('standby');
     expect(a.scenarioName).toBe('standby');
-    expect([...outcome(a.scsi(TUR, Deadline.NONE)).sense]).toEqual(STANDBY);
+    expect(senseOf(scsi(a))).toEqual(STANDBY);
     expect(a.commandCount).toBe(3);
     expect(b.commandCount).toBe(3);
   });
 
-  it('fromShared refuses a bad spec or a buffer of the wrong size', () => {
-    const a = SimDevice.fromSpec('sim:ok');
-    expect(() => SimDevice.fromShared('sim:nope', a.shared)).toThrow(SimSpecError);
-    expect(() => SimDevice.fromShared('sim:ok', new SharedArrayBuffer(8))).toThrow(/sim device state must be \d+ bytes, got 8/);
+  // What lets a check resume on another worker: the reply lives in the device's slot, not the submitter's object.
+  it('share one command slot: a command submitted through one is outstanding and answered through the other', () => {
+    const a = SimDevice.fromSpec('sim:standby?id=s');
+    const b = SimDevice.fromShared(a.share());
+    submit(a);
+    expect(b.io.state).toBe(IoState.COMPLETE);
+    expect(senseOf(take(b.io))).toEqual(STANDBY);
+    expect(a.io.state).toBe(IoState.IDLE);
   });
 
-  it('devices made from the same spec are independent', () => {
+  it('fromShared refuses a bad spec, a state buffer of the wrong size, or a slot that cannot grow', () => {
+    const share = SimDevice.fromSpec('sim:ok').share();
+    expect(() => SimDevice.fromShared({ ...share, spec: 'sim:nope' })).toThrow(SimSpecError);
+    expect(() => SimDevice.fromShared({ ...share, shared: new SharedArrayBuffer(8) })).toThrow(/sim device state must be \d+ bytes, got 8/);
+    expect(() => SimDevice.fromShared({ ...share, io: new SharedArrayBuffer(share.io.byteLength) })).toThrow('io slot buffer must be a growable SharedArrayBuffer');
+  });
+
+  it('devices made from the same spec are independent, command slots too', () => {
     const a = SimDevice.fromSpec('sim:flap');
     const b = SimDevice.fromSpec('sim:flap');
     expect(turs(a, 1)).toBe('G');
     expect(turs(b, 1)).toBe('G');
+    a.setScenario('hang');
+    submit(a);
+    expect(b.io.state).toBe(IoState.IDLE);
+    expect(turs(b, 1)).toBe('D');
   });
 });

@@ -1,11 +1,19 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { Deadline } from '../../host/backends/deadline.js';
+import type { Device } from '../../host/backends/device.js';
+import { IoState, type IoSlot } from '../../host/backends/io-slot.js';
 import { COUNTER_INDEX, RELEASE_INDEX, SimDevice } from '../../host/backends/sim/sim-device.js';
-import { TUR, errnoOf, outcome } from './helpers.js';
+import { TUR, scsiReply, started, submit, submitRead, take, type Reply } from './helpers.js';
 
-const ETIMEDOUT = 73;
+/*
+ * Bounds sit far from scheduling noise on either side: a 200 ms latency is not answered at 50 ms and is
+ * answered within 2 s; "does not block" means well under the latency.
+ */
+const LATENCY = 200;
+const EIO = 29;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Milliseconds `f` blocked this thread, and its result. */
 function timed<T>(f: () => T): [T, number] {
@@ -13,6 +21,24 @@ function timed<T>(f: () => T): [T, number] {
   const result = f();
   return [result, performance.now() - t0];
 }
+
+/** `p`, or a failure if it has not settled within `ms`. */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([p, sleep(ms).then(() => Promise.reject(new Error(`not answered within ${ms} ms`)))]);
+}
+
+/** A promise and whether it has settled yet, to see that nothing completed too early. */
+function watched(p: Promise<void>): { promise: Promise<void>; settled: () => boolean } {
+  let settled = false;
+  void p.then(() => (settled = true));
+  return { promise: p, settled: () => settled };
+}
+
+/** The two kinds of command a device takes, submitted as the shim does. */
+const SENDS: Array<{ kind: string; send: (d: Device) => IoSlot; reply: Reply }> = [
+  { kind: 'SCSI command', send: (d) => submit(d, TUR), reply: scsiReply(0) },
+  { kind: 'plain read', send: (d) => submitRead(d, 510, 3), reply: { data: [254, 255, 0] } },
+];
 
 /**
  * A worker that releases the device the way any thread can, through the shared cells only: it waits
@@ -23,7 +49,7 @@ const RELEASER = `
 const { workerData } = require('node:worker_threads');
 const cells = new Int32Array(workerData.shared);
 while (Atomics.load(cells, workerData.counter) === workerData.before) Atomics.wait(cells, workerData.counter, workerData.before, 5);
-Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
 Atomics.add(cells, workerData.release, 1);
 Atomics.notify(cells, workerData.release);
 `;
@@ -38,62 +64,106 @@ async function startReleaser(d: SimDevice): Promise<Worker> {
 }
 
 describe('latency', () => {
-  it('slow answers GOOD after its latency', () => {
-    const d = SimDevice.fromSpec('sim:slow?latency=100');
-    const [result, ms] = timed(() => d.scsi(TUR, Deadline.NONE));
-    expect(outcome(result).status).toBe(0);
-    expect(ms).toBeGreaterThanOrEqual(100);
-    const [data, readMs] = timed(() => d.read(0, 16, Deadline.NONE));
-    expect(data).toBeInstanceOf(Uint8Array);
-    expect(readMs).toBeGreaterThanOrEqual(100);
+  it.each(SENDS)('a $kind is readable after the latency, not before, and nothing waits for it', async ({ send, reply }) => {
+    const d = SimDevice.fromSpec(`sim:slow?latency=${LATENCY}`);
+    const t0 = performance.now();
+    const [io, submitMs] = timed(() => send(d));
+    expect(submitMs).toBeLessThan(LATENCY / 2);
+    expect(io.state).toBe(IoState.SUBMITTED);
+    const [done, startMs] = timed(() => watched(started(d)));
+    expect(startMs).toBeLessThan(LATENCY / 2);
+    // This thread's own timer runs meanwhile: the latency is a timer, not a wait.
+    await sleep(50);
+    expect(done.settled()).toBe(false);
+    expect(io.state).toBe(IoState.STARTED);
+    await within(done.promise, 2_000);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(LATENCY * 0.75);
+    expect(take(io)).toEqual(reply);
   });
 
-  it('a deadline shorter than the latency gives ETIMEDOUT', () => {
-    const d = SimDevice.fromSpec('sim:slow');
-    const [result, ms] = timed(() => d.scsi(TUR, Deadline.after(50)));
-    expect(errnoOf(result)).toBe(ETIMEDOUT);
-    expect(ms).toBeGreaterThanOrEqual(50);
-    expect(errnoOf(d.read(0, 1, Deadline.after(20)))).toBe(ETIMEDOUT);
+  it('runs from the submission: a command the I/O side starts late is answered at once', async () => {
+    const d = SimDevice.fromSpec('sim:slow?latency=400');
+    submit(d);
+    await sleep(450);
+    const t0 = performance.now();
+    await within(started(d), 2_000);
+    expect(performance.now() - t0).toBeLessThan(200);
+    expect(take(d.io)).toEqual(scsiReply(0));
+  });
+
+  it('latency=0 is answered at once', () => {
+    expect(submit(SimDevice.fromSpec('sim:slow?latency=0')).state).toBe(IoState.COMPLETE);
   });
 });
 
 describe('hang', () => {
-  it('ends at the deadline with ETIMEDOUT', () => {
+  it.each(SENDS)('a $kind stays unanswered, without blocking, until release(); then it answers like ok', async ({ send, reply }) => {
     const d = SimDevice.fromSpec('sim:hang');
-    const [result, ms] = timed(() => d.scsi(TUR, Deadline.after(100)));
-    expect(errnoOf(result)).toBe(ETIMEDOUT);
-    expect(ms).toBeGreaterThanOrEqual(100);
-  });
-
-  it('is released by another thread and then answers like ok', async () => {
-    const d = SimDevice.fromSpec('sim:hang');
-    const worker = await startReleaser(d);
-    const o = outcome(d.scsi(TUR, Deadline.after(20_000)));
-    expect({ status: o.status, host: o.hostStatus, sense: o.sense.length }).toEqual({ status: 0, host: 0, sense: 0 });
-    await once(worker, 'exit');
-  });
-
-  it('a released read returns data', async () => {
-    const d = SimDevice.fromSpec('sim:hang');
-    const worker = await startReleaser(d);
-    expect([...(d.read(300, 2, Deadline.after(20_000)) as Uint8Array)]).toEqual([44, 45]);
-    await once(worker, 'exit');
-  });
-
-  it('release() wakes only commands already hung: a later command hangs again', () => {
-    const d = SimDevice.fromSpec('sim:hang');
-    const cells = new Int32Array(d.shared);
+    const [io, submitMs] = timed(() => send(d));
+    expect(submitMs).toBeLessThan(50);
+    const done = watched(started(d));
+    await sleep(100);
+    expect(done.settled()).toBe(false);
+    expect(io.state).toBe(IoState.STARTED);
     d.release();
-    expect(Atomics.load(cells, RELEASE_INDEX)).toBe(1);
-    expect(errnoOf(d.scsi(TUR, Deadline.after(30)))).toBe(ETIMEDOUT);
+    await within(done.promise, 2_000);
+    expect(take(io)).toEqual(reply);
   });
 
-  it('a device attached on another thread is released through the same buffer', async () => {
+  it('a release between the submission and the start is not missed', async () => {
+    const d = SimDevice.fromSpec('sim:hang');
+    submit(d);
+    d.release();
+    await within(started(d), 2_000);
+    expect(take(d.io)).toEqual(scsiReply(0));
+  });
+
+  it('release() wakes only commands already hung: a later command hangs again', async () => {
+    const d = SimDevice.fromSpec('sim:hang');
+    d.release();
+    submit(d);
+    const done = watched(started(d));
+    await sleep(50);
+    expect(done.settled()).toBe(false);
+    d.release();
+    await within(done.promise, 2_000);
+    expect(take(d.io)).toEqual(scsiReply(0));
+  });
+
+  it('is released by another thread, through the shared cells, for a device attached on a third object', async () => {
     const a = SimDevice.fromSpec('sim:ok?id=x');
-    const b = SimDevice.fromShared('sim:ok?id=x', a.shared);
+    const b = SimDevice.fromShared(a.share());
     a.setScenario('hang');
-    const worker = await startReleaser(b);
-    expect(outcome(b.scsi(TUR, Deadline.after(20_000))).status).toBe(0);
+    const worker = await startReleaser(a);
+    submit(b);
+    await within(started(b), 5_000);
+    expect(take(a.io)).toEqual(scsiReply(0));
     await once(worker, 'exit');
+  });
+});
+
+describe('hang-hard', () => {
+  // Blocks the submitting thread, as a call stuck in a driver would: here the test's thread, until a worker releases it.
+  it.each(SENDS)('a $kind blocks the submitting thread until released, then answers like ok', async ({ send, reply }) => {
+    const d = SimDevice.fromSpec('sim:hang-hard');
+    const worker = await startReleaser(d);
+    try {
+      const [io, ms] = timed(() => send(d));
+      expect(ms).toBeGreaterThanOrEqual(50);
+      expect(io.state).toBe(IoState.COMPLETE);
+      expect(take(io)).toEqual(reply);
+    } finally {
+      await worker.terminate();
+    }
+  });
+});
+
+describe('the I/O side', () => {
+  it('completes with EIO a command whose submitter died before handing it to the device', async () => {
+    const d = SimDevice.fromSpec('sim:ok');
+    d.io.submitScsi(TUR.cdb, TUR.dataOut, 0, 0, 36); // and no submitted(): the thread was terminated in between
+    await within(started(d), 2_000);
+    expect(take(d.io)).toEqual({ errno: EIO });
+    expect(d.commandCount).toBe(0);
   });
 });

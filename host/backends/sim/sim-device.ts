@@ -135,12 +135,15 @@ export class SimDevice implements Device {
 
   /**
    * Switch scenario at run time, e.g. `standby` or `flap?every=3`. Parameters not given take the
-   * scenario's defaults; the sense format is kept unless given; id and blocks cannot change.
+   * scenario's defaults; the sense format is kept unless given; id and blocks cannot change. Commands
+   * hung at this moment are released (they answer like `ok`), as a device that recovers answers what it
+   * had outstanding: otherwise a path abandoned on a hung command would stay pending for good.
    */
   setScenario(scenarioSpec: string): void {
     const change = parseScenarioChange(scenarioSpec);
     const sense = change.sense === undefined ? undefined : SENSE_FORMATS.indexOf(change.sense);
     this.state.write({ scenario: change.scenario.index, sense, params: change.params });
+    this.state.release();
   }
 
   /** Answer every command hung at this moment; each answers like `ok`. */
