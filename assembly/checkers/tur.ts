@@ -3,14 +3,17 @@
 // check returns waitOn(fd) and is continued by pc_pending. Everything it needs to continue (phase,
 // outstanding pack id, attempts left) is in ctx, so any host thread may continue it.
 //
-// One check: issue TUR, up to TUR_ATTEMPTS times while the device answers with a transient
-// condition (a host byte outside the "final" set, or UNIT ATTENTION).
-//   write/read errno, driver `result`, pack_id mismatch -> down  "failed to issue TUR"
-//   errno ENOTTY (fd is not a SCSI generic device)      -> wild  (generic "doesn't support")
+// One check, as multipath-tools 0.15.0 tur.c decides: issue TUR, up to TUR_ATTEMPTS (5) times in all
+// while the device answers with a transient condition (a host byte outside the "final" set, or UNIT
+// ATTENTION), from one budget.
+//   write/read errno, driver `result`, pack_id mismatch -> down  "reports path is down"
+//   errno ENOTTY (fd is not a SCSI generic device)      -> wild  "doesn't support this device"
+//   ETIMEDOUT (a blocking host gave up on the device)   -> timeout "timed out"
 //   RESERVATION CONFLICT                                 -> up    (SCSI-3 arrays answer TUR so)
 //   status, host and driver bytes all 0                  -> up
 //   NOT READY 04/0B (target port in standby)             -> ghost
 //   NOT READY 04/0A (asymmetric access state transition) -> pending "reports path is transitioning"
+//   ILLEGAL REQUEST 25/00 (logical unit not supported)   -> disconnected "no access to this device"
 //   anything else                                        -> down
 //
 // ctx (CTX_SIZE bytes, per path):   0 u32 magic 'TUR2' (set by pc_init, cleared by pc_free)
@@ -32,6 +35,13 @@ import {
   ERRNO_AGAIN,
   ERRNO_NOTTY,
   ERRNO_SUCCESS,
+  ERRNO_TIMEDOUT,
+  ASC_LUN_NOT_SUPPORTED,
+  ILLEGAL_REQUEST,
+  MSGID_DISCONNECTED,
+  MSGID_TIMEOUT,
+  PATH_DISCONNECTED,
+  PATH_TIMEOUT,
   FIRST_MSGID,
   MSGID_DOWN,
   MSGID_GHOST,
@@ -72,7 +82,7 @@ import {
 
 const NAME = "tur";
 
-const TUR_ATTEMPTS: i32 = 3;
+const TUR_ATTEMPTS: i32 = 5;
 
 const CTX_SIZE: i32 = 24;
 const CTX_MAGIC: i32 = 0;
@@ -90,13 +100,11 @@ const S_IO: usize = 0;
 const S_REQ: usize = 16;
 const S_REPLY: usize = 80;
 
-const MSG_TUR_FAILED: i32 = FIRST_MSGID + 0;
-const MSG_TRANSITIONING: i32 = FIRST_MSGID + 1;
-const MSG_COUNT: i32 = 2;
+const MSG_TRANSITIONING: i32 = FIRST_MSGID + 0;
+const MSG_COUNT: i32 = 1;
 
 function msgText(id: i32): string {
   switch (id) {
-    case MSG_TUR_FAILED: return "failed to issue TUR";
     case MSG_TRANSITIONING: return "reports path is transitioning";
     default: return "";
   }
@@ -155,7 +163,7 @@ export function pc_check(ctx: usize, fd: i32, scratch: usize): i32 {
 
 /** The reply the check waits for is readable now. */
 export function pc_pending(ctx: usize, fd: i32, scratch: usize): i32 {
-  if (load<u32>(ctx, CTX_PHASE) != PHASE_WAITING) return finish(ctx, result(PATH_DOWN, MSG_TUR_FAILED));
+  if (load<u32>(ctx, CTX_PHASE) != PHASE_WAITING) return finish(ctx, result(PATH_DOWN, MSGID_DOWN));
   return finish(ctx, collectTur(ctx, fd, scratch));
 }
 
@@ -187,7 +195,7 @@ function submitTur(ctx: usize, fd: i32, scratch: usize): i32 {
   sgCdbInit(req, TEST_UNIT_READY, TUR_CDB_LEN);
   const errno = sgSubmit(fd, req, len, scratch + S_IO);
   if (errno == ERRNO_NOTTY) return result(PATH_WILD, MSGID_UNSUPPORTED);
-  if (errno != ERRNO_SUCCESS) return result(PATH_DOWN, MSG_TUR_FAILED);
+  if (errno != ERRNO_SUCCESS) return result(PATH_DOWN, MSGID_DOWN);
   store<u32>(ctx, PHASE_WAITING, CTX_PHASE);
   return collectTur(ctx, fd, scratch);
 }
@@ -199,8 +207,9 @@ function collectTur(ctx: usize, fd: i32, scratch: usize): i32 {
   const errno = sgCollect(fd, reply, SG_HEADER_SIZE, scratch + S_IO);
   if (errno == ERRNO_AGAIN) return waitOn(fd);
   store<u32>(ctx, PHASE_IDLE, CTX_PHASE);
-  if (errno != ERRNO_SUCCESS) return result(PATH_DOWN, MSG_TUR_FAILED);
-  if (sgResult(reply) != 0 || sgPackId(reply) != <i32>load<u32>(ctx, CTX_COMMANDS)) return result(PATH_DOWN, MSG_TUR_FAILED);
+  if (errno == ERRNO_TIMEDOUT) return result(PATH_TIMEOUT, MSGID_TIMEOUT);
+  if (errno != ERRNO_SUCCESS) return result(PATH_DOWN, MSGID_DOWN);
+  if (sgResult(reply) != 0 || sgPackId(reply) != <i32>load<u32>(ctx, CTX_COMMANDS)) return result(PATH_DOWN, MSGID_DOWN);
 
   const status = sgTargetStatus(reply);
   if (status == maskedStatus(SAM_STAT_RESERVATION_CONFLICT)) return result(PATH_UP, MSGID_UP);
@@ -219,6 +228,8 @@ function collectTur(ctx: usize, fd: i32, scratch: usize): i32 {
     const pair = senseAscAscq(sense);
     if (pair == ASC_ALUA_STANDBY) return result(PATH_GHOST, MSGID_GHOST);
     if (pair == ASC_ALUA_STATE_TRANSITION) return result(PATH_PENDING, MSG_TRANSITIONING);
+  } else if (key == ILLEGAL_REQUEST && senseAscAscq(sense) == ASC_LUN_NOT_SUPPORTED) {
+    return result(PATH_DISCONNECTED, MSGID_DISCONNECTED);
   }
   return result(PATH_DOWN, MSGID_DOWN);
 }

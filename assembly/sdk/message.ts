@@ -9,6 +9,9 @@ export const MSGID_UP: i32 = 4; // reports path is up
 export const MSGID_DOWN: i32 = 5; // reports path is down
 export const MSGID_GHOST: i32 = 6; // reports path is ghost
 export const MSGID_UNSUPPORTED: i32 = 7; // doesn't support this device
+export const MSGID_DISCONNECTED: i32 = 8; // no access to this device
+export const MSGID_TIMEOUT: i32 = 9; // timed out
+export const MSGID_RUNNING: i32 = 10; // still running
 
 /** First checker-specific id; the checker's own table (pc_msg) starts here. */
 export const FIRST_MSGID: i32 = 100;

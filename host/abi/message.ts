@@ -11,6 +11,9 @@ const GENERIC = [
   'reports path is down',
   'reports path is ghost',
   "doesn't support this device",
+  'no access to this device',
+  'timed out',
+  'still running',
 ] as const;
 
 /** A class's message table: generic texts plus its own, resolved once at load. */

@@ -1,7 +1,9 @@
 """
 A simulated SCSI disk running a scenario from host/backends/sim/scenarios.json (see the file's
-`about`): commands (SCSI and plain reads) are numbered from 0; the program picks each one's response;
-a response waits out its latency, or hangs until released or the caller's deadline (then ETIMEDOUT).
+`about`): commands (SCSI and plain reads) are numbered from 0 as they are submitted; the program picks
+each one's response then. An answer becomes readable after its latency (at once for latency 0), a
+hang when the device is released (then it answers like `ok`), never otherwise. How long a reader
+waits for that is the host's business (fd_mode), not the device's.
 Every SCSI command gets the TEST UNIT READY answer, except INQUIRY on a GOOD answer, which returns
 standard INQUIRY data (a VPD page request: ILLEGAL REQUEST 24/00).
 

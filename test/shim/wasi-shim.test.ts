@@ -566,11 +566,19 @@ describe('sg v2 errors', () => {
     expect(sgReply(r.bytes).packId).toBe(77);
   });
 
-  it.each([TIMEDOUT, IO])('a device failure {errno: %i} is what fd_read returns, and the fd is free again', (errno) => {
+  it.each([
+    { errno: TIMEDOUT, later: false },
+    { errno: IO, later: false },
+    { errno: IO, later: true },
+  ])('a device failure (errno $errno, completed later: $later) is what fd_read returns, and the fd is free again', ({ errno, later }) => {
     const g = new Guest();
     const { dev, fd } = g.device();
-    dev.answer({ errno });
+    dev.answer(later ? LATER : { errno });
     g.write(fd, sgRequest({ cdb: TUR }));
+    if (later) {
+      expect(g.read(fd, [64]).errno).toBe(AGAIN);
+      dev.finish({ errno });
+    }
     const r = g.read(fd, [64]);
     expect(r.errno).toBe(errno);
     expect(r.nread).toBe(0xeeeeeeee); // nread untouched
@@ -1087,7 +1095,7 @@ describe('non-blocking device fds', () => {
   it('a reply completed later is the same frame, byte for byte, as one completed at once', () => {
     const data = bytesOf(96, 3);
     const answer = outcome({ status: 0x02, hostStatus: 0x03, driverStatus: 0x06, sense: SENSE_18, dataIn: data });
-    const [atOnce, completedLater] = [answer, LATER].map((program) => {
+    const [atOnce, completedLater] = ([answer, LATER] as const).map((program) => {
       const g = new Guest();
       const { dev, fd } = g.device();
       dev.answer(program);

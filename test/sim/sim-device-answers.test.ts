@@ -23,6 +23,7 @@ const TUR_ANSWERS: Record<string, { status: number; host: number; sense?: [numbe
   transitioning: { status: CHECK_CONDITION, host: 0, sense: [NOT_READY, 0x04, 0x0a] },
   'not-ready': { status: CHECK_CONDITION, host: 0, sense: [NOT_READY, 0x04, 0x02] },
   'medium-not-present': { status: CHECK_CONDITION, host: 0, sense: [NOT_READY, 0x3a, 0x00] },
+  'no-lun': { status: CHECK_CONDITION, host: 0, sense: [ILLEGAL_REQUEST, 0x25, 0x00] },
   'ua-then-ok': { status: CHECK_CONDITION, host: 0, sense: [UNIT_ATTENTION, 0x29, 0x00] },
   'unit-attention': { status: CHECK_CONDITION, host: 0, sense: [UNIT_ATTENTION, 0x29, 0x00] },
   'no-connect': { status: GOOD, host: 0x01 },
@@ -129,7 +130,7 @@ describe('plain reads', () => {
   });
 
   it('fail with EIO on failing scenarios, ENXIO on no-connect, the errno of an errno scenario', () => {
-    for (const name of ['down', 'standby', 'transitioning', 'not-ready', 'medium-not-present', 'unit-attention', 'busy', 'reservation-conflict']) {
+    for (const name of ['down', 'standby', 'transitioning', 'not-ready', 'medium-not-present', 'no-lun', 'unit-attention', 'busy', 'reservation-conflict']) {
       expect(read(device(name), 0, 512), name).toEqual({ errno: EIO });
     }
     expect(read(device('no-connect'), 0, 512)).toEqual({ errno: ENXIO });

@@ -1,0 +1,60 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CheckHost } from '../../host/registry/check-host.js';
+import { host, sim, TUR, until } from './pool-helpers.js';
+
+let open: CheckHost[] = [];
+afterEach(async () => {
+  await Promise.all(open.map((h) => h.close()));
+  open = [];
+});
+
+// tur's scratch layout (assembly/checkers/tur.ts): the request frame at +16, the reply at +80; in
+// both, reply_len is at +4 and pack_id at +8 of the sg header.
+const REQ = 16;
+const REPLY = 80;
+
+describe('a parked check resumes on whichever worker is free', () => {
+  it('started on one worker, continued on another: its progress was in the context, and the answer is right', async () => {
+    // One worker; a hard hang terminates it while the first check is parked, so the resumption can
+    // only run on its replacement.
+    const { h, registry, runner, pool } = await host({ size: 1, stuckAfterMs: 200 });
+    open.push(h);
+    const cls = await registry.load(TUR);
+    const slow = sim('sim:hang?id=slow');
+    const parked = await registry.bind('tur', slow);
+    const check = runner.check(parked, 20_000);
+    expect(await until(() => pool.stats().parked === 1)).toBe(true);
+    const stuck = await registry.bind('tur', sim('sim:hang-hard'));
+    expect((await runner.check(stuck, 100)).state).toBe('timeout');
+    expect(await until(() => pool.stats().replaced === 1)).toBe(true);
+
+    slow.release();
+    expect(await check).toMatchObject({ state: 'up', message: 'tur checker reports path is up' });
+    expect(slow.commandCount).toBe(1);
+
+    // Which scratch regions saw the request and which the reply (reply_len 36 marks a frame).
+    const mem = new DataView(cls.memory!.buffer);
+    const regions = Array.from({ length: 7 }, (_, r) => cls.layout.scratch(r)).filter((at) => at + 128 <= cls.layout.ctxBase);
+    const requestIn = regions.filter((at) => mem.getInt32(at + REQ + 4, true) === 36);
+    const replyIn = regions.filter((at) => mem.getInt32(at + REPLY + 4, true) === 36);
+    expect(replyIn).toHaveLength(1);
+    expect(requestIn.length).toBeGreaterThanOrEqual(1);
+    expect(requestIn).not.toContain(replyIn[0]);
+    // The reply carries the pack id the first worker wrote into the context.
+    expect(mem.getInt32(replyIn[0]! + REPLY + 8, true)).toBe(mem.getUint32(cls.layout.ctx(parked.handle.slot) + 8, true));
+  });
+
+  it('many checks parked on slow devices all come back right on 2 workers', async () => {
+    const { h, registry, runner, pool } = await host({ size: 2 });
+    open.push(h);
+    await registry.load(TUR);
+    const paths = await Promise.all(Array.from({ length: 200 }, (_, i) => registry.bind('tur', sim(`sim:slow?latency=${50 + (i % 7) * 10}&id=${i}`))));
+    let maxParked = 0;
+    const sampler = setInterval(() => (maxParked = Math.max(maxParked, pool.stats().parked)), 5);
+    const results = await Promise.all(paths.map((p) => runner.check(p, 10_000)));
+    clearInterval(sampler);
+    expect(results.filter((r) => r.state !== 'up')).toEqual([]);
+    // Far more checks waited at once than there are threads.
+    expect(maxParked).toBeGreaterThan(50);
+  });
+});
