@@ -28,8 +28,8 @@ export { JobKind } from './job-queue.js';
  * the end, parked time included. `abandoned`: it was parked on a device when its deadline passed; its
  * command may still be outstanding on the device, whose late reply is discarded.
  */
-export type JobEnd = { readonly ms: number } & (
-  | { readonly kind: 'returned'; readonly raw: number; readonly late: boolean; readonly metadata?: ClassMetadata }
+export type JobEnd = { ms: number } & (
+  | { readonly kind: 'returned'; readonly raw: number; readonly late: boolean; metadata?: ClassMetadata }
   | { readonly kind: 'trapped'; readonly reason: string; readonly late: boolean }
   | { readonly kind: 'stale' }
   | { readonly kind: 'expired' }
@@ -37,7 +37,8 @@ export type JobEnd = { readonly ms: number } & (
   | { readonly kind: 'bad-wait'; readonly fd: number }
   | { readonly kind: 'terminated'; readonly reason: string }
 );
-type EndBody = JobEnd extends infer E ? (E extends unknown ? Omit<E, 'ms'> : never) : never;
+/** A JobEnd before end() has stamped its time (callers write ms: 0). */
+type EndBody = JobEnd;
 
 export interface JobListener {
   /** The job's deadline passed and it has not ended (it may still be queued or running). */
@@ -263,7 +264,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     for (const w of all) Atomics.store(w.cells, WorkerCell.CURRENT, KILLED);
     const abandoned = this.inFlight.size;
     this.backlog.length = 0;
-    for (const [id] of this.inFlight) this.end(id, { kind: 'terminated', reason: 'pool closed' });
+    for (const [id] of this.inFlight) this.end(id, { ms: 0, kind: 'terminated', reason: 'pool closed' });
     await Promise.all(all.map((w) => Promise.race([w.thread.terminate(), new Promise((r) => setTimeout(r, TERMINATE_WAIT_MS).unref())])));
     return { abandoned };
   }
@@ -322,7 +323,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     this.freeRegions.push(w.region);
     w.port.close();
     // Only now can nothing run in the condemned job's context: its hold and class reference go back.
-    if (w.condemnedJob !== null) this.end(w.condemnedJob.id, { kind: 'terminated', reason: w.condemnedJob.reason });
+    if (w.condemnedJob !== null) this.end(w.condemnedJob.id, { ms: 0, kind: 'terminated', reason: w.condemnedJob.reason });
     if (this.closed) return;
     const i = this.workers.indexOf(w);
     if (i >= 0) {
@@ -330,7 +331,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
       this.workers.splice(i, 1);
       this.drain(w);
       const cur = Atomics.load(w.cells, WorkerCell.CURRENT);
-      if (cur > 0) this.end(cur, { kind: 'terminated', reason: `worker ${w.index} exited with code ${code}${w.error ? `: ${w.error}` : ''}` });
+      if (cur > 0) this.end(cur, { ms: 0, kind: 'terminated', reason: `worker ${w.index} exited with code ${code}${w.error ? `: ${w.error}` : ''}` });
       this.owed++;
     }
     this.replenish(`worker ${w.index} exited${w.error ? `: ${w.error}` : ''}`);
@@ -357,7 +358,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     this.inFlight.delete(id);
     if (e.parked) this.unpark(id, e);
     this.settleIo(e.deviceId, body.kind === 'terminated');
-    e.listener.ended({ ...body, ms: performance.now() - e.started } as JobEnd);
+    body.ms = performance.now() - e.started;
+    e.listener.ended(body);
   }
 
   /**
@@ -399,14 +401,14 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
 
   private park(id: number, e: InFlight): void {
     const d = this.devices.get(e.deviceId);
-    if (d === undefined) return this.end(id, { kind: 'stale' });
+    if (d === undefined) return this.end(id, { ms: 0, kind: 'stale' });
     e.parked = true;
     this.parkedOn.set(e.deviceId, id);
     const state = d.device.io.state;
     // Answered between the plugin's read and now: go on at once. Otherwise the device's I/O side finishes it.
     if (state === IoState.COMPLETE) d.done();
     else if (state === IoState.SUBMITTED) this.startIo(d);
-    if (e.late && e.parked) this.end(id, { kind: 'abandoned' });
+    if (e.late && e.parked) this.end(id, { ms: 0, kind: 'abandoned' });
   }
 
   private unpark(id: number, e: InFlight): void {
@@ -421,9 +423,12 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
       const late = r[Done.LATE] === 1;
       switch (r[Done.KIND]) {
         case DoneKind.RETURNED: {
-          const e = this.inFlight.get(id);
-          const metadata = e?.kind === JobKind.PROBE ? this.report(w, id, 'metadata')?.metadata : undefined;
-          this.end(id, { kind: 'returned', raw: r[Done.RAW]!, late, ...(metadata !== undefined && { metadata }) });
+          const end: JobEnd = { ms: 0, kind: 'returned', raw: r[Done.RAW]!, late };
+          if (this.inFlight.get(id)?.kind === JobKind.PROBE) {
+            const metadata = this.report(w, id, 'metadata')?.metadata;
+            if (metadata !== undefined) end.metadata = metadata;
+          }
+          this.end(id, end);
           break;
         }
         case DoneKind.PARKED: {
@@ -432,16 +437,16 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
           break;
         }
         case DoneKind.BAD_WAIT:
-          this.end(id, { kind: 'bad-wait', fd: r[Done.RAW]! });
+          this.end(id, { ms: 0, kind: 'bad-wait', fd: r[Done.RAW]! });
           break;
         case DoneKind.TRAPPED:
-          this.end(id, { kind: 'trapped', reason: this.report(w, id, 'trap')?.reason ?? 'trapped (reason lost)', late });
+          this.end(id, { ms: 0, kind: 'trapped', reason: this.report(w, id, 'trap')?.reason ?? 'trapped (reason lost)', late });
           break;
         case DoneKind.STALE:
-          this.end(id, { kind: 'stale' });
+          this.end(id, { ms: 0, kind: 'stale' });
           break;
         default:
-          this.end(id, { kind: 'expired' });
+          this.end(id, { ms: 0, kind: 'expired' });
       }
     }
   }
@@ -495,7 +500,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
         e.late = true;
         e.listener.late();
         // A parked job past its deadline is given up: no thread to stop, its references go back now.
-        if (e.parked) this.end(id, { kind: 'abandoned' });
+        if (e.parked) this.end(id, { ms: 0, kind: 'abandoned' });
       }
     }
     for (const w of [...this.workers]) {

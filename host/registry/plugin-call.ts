@@ -18,7 +18,7 @@ export function callPlugin(pool: WorkerPool, kind: number, classId: number, slot
       },
     };
     if (!pool.submit(kind, classId, slot, gen, deviceId, timeoutMs, listener)) {
-      const end: JobEnd = { kind: 'terminated', reason: 'pool closed', ms: 0 };
+      const end: JobEnd = { ms: 0, kind: 'terminated', reason: 'pool closed' };
       ended(end);
       resolve(end);
     }

@@ -28,6 +28,7 @@ REQUIRED_EXPORTS = (
     'pc_msg_len',
     'pc_init',
     'pc_check',
+    'pc_pending',
     'pc_free',
 )
 OPTIONAL_EXPORTS = ('pc_reset', 'pc_mp_init')

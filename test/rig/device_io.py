@@ -61,6 +61,11 @@ class DeviceIo:
         self._settle()
         return self.current is not None
 
+    def peek(self) -> Optional[Outstanding]:
+        """The outstanding command, if any (still the device's)."""
+        self._settle()
+        return self.current
+
     def ready(self) -> bool:
         """The outstanding command's reply is readable."""
         self._settle()

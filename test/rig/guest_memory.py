@@ -11,6 +11,7 @@ import struct
 
 from .shared_memory import ClassMemory
 
+_U16 = struct.Struct('<H')
 _U32 = struct.Struct('<I')
 _U64 = struct.Struct('<Q')
 
@@ -40,6 +41,9 @@ class GuestMemory:
 
     def set_u8(self, ptr: int, value: int) -> None:
         self.view[ptr & 0xFFFFFFFF] = value & 0xFF
+
+    def set_u16(self, ptr: int, value: int) -> None:
+        _U16.pack_into(self.view, ptr & 0xFFFFFFFF, value & 0xFFFF)
 
     def set_u32(self, ptr: int, value: int) -> None:
         _U32.pack_into(self.view, ptr & 0xFFFFFFFF, value & 0xFFFFFFFF)

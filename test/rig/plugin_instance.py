@@ -1,6 +1,6 @@
 """
 One instance of a class (docs/ABI.md "Exports"): its own wasmtime Store and WASI shim (fd table,
-deadline), the class's shared memory imported as env.memory, the WASI subset under
+deadline, fd mode), the class's shared memory imported as env.memory, the WASI subset under
 wasi_snapshot_preview1. Many instances of a class share its memory; each host thread has its own.
 """
 import ctypes
@@ -8,21 +8,24 @@ from typing import Callable, Optional
 
 import wasmtime
 
+from .abi_loader import OPTIONAL_EXPORTS, REQUIRED_EXPORTS
 from .device_namespace import DeviceNamespace
+from .fd_mode import FdMode
+from .fd_table import FIRST_FREE_FD
 from .guest_memory import GuestMemory
 from .shared_memory import ClassMemory
 from .wasi_shim import LogSink, WasiShim, _stderr_log
 from .wasi_subset import SUPPORTED_WASI, func_type
 
 WASI_MODULE = 'wasi_snapshot_preview1'
-REQUIRED = ('pc_abi_version', 'pc_name', 'pc_name_len', 'pc_ctx_size', 'pc_scratch_size', 'pc_msg_count', 'pc_msg', 'pc_msg_len', 'pc_init', 'pc_check', 'pc_free')
 
 
 class PluginInstance:
-    def __init__(self, engine: wasmtime.Engine, module: wasmtime.Module, memory: ClassMemory, namespace: DeviceNamespace, log: LogSink = _stderr_log):
+    def __init__(self, engine: wasmtime.Engine, module: wasmtime.Module, memory: ClassMemory, namespace: DeviceNamespace, mode: FdMode,
+                 log: LogSink = _stderr_log, first_device_fd: int = FIRST_FREE_FD):
         self.store = wasmtime.Store(engine)
         self.memory = GuestMemory(memory)
-        self.shim = WasiShim(self.memory, namespace, log)
+        self.shim = WasiShim(self.memory, namespace, mode, log, first_device_fd)
         linker = wasmtime.Linker(engine)
         linker.define(self.store, 'env', 'memory', memory.shared)
         functions = self.shim.functions()
@@ -34,8 +37,8 @@ class PluginInstance:
         exported = exports['memory']
         if not isinstance(exported, wasmtime.SharedMemory) or _address(exported) != memory.address():
             raise wasmtime.WasmtimeError('the memory export is not the imported shared env.memory')
-        funcs = {name: exports[name] for name in REQUIRED}
-        for optional in ('pc_reset', 'pc_mp_init'):
+        funcs = {name: exports[name] for name in REQUIRED_EXPORTS if name != 'memory'}
+        for optional in OPTIONAL_EXPORTS:
             if optional in exports:
                 funcs[optional] = exports[optional]
         store = self.store
@@ -53,6 +56,7 @@ class PluginInstance:
         self.pc_msg_len = bind(funcs['pc_msg_len'])
         self.pc_init = bind(funcs['pc_init'])
         self.pc_check = bind(funcs['pc_check'])
+        self.pc_pending = bind(funcs['pc_pending'])
         self.pc_free = bind(funcs['pc_free'])
         self.pc_reset: Optional[Callable] = bind(funcs['pc_reset']) if 'pc_reset' in funcs else None
         self.pc_mp_init: Optional[Callable] = bind(funcs['pc_mp_init']) if 'pc_mp_init' in funcs else None

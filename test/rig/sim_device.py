@@ -10,11 +10,11 @@ standard INQUIRY data (a VPD page request: ILLEGAL REQUEST 24/00).
 Not run here: `hang-hard` ({hang: "hard"}), which blocks the checking thread ignoring deadlines by
 design and needs a host that can terminate a thread; the rig refuses it rather than block.
 """
-import threading
+import time
 from typing import Union
 
-from .deadline import Deadline
 from .device import DeviceFailure, ScsiAnswer, ScsiCommand, ScsiOutcome
+from .device_io import READ, SCSI, DeviceIo, Outstanding
 from .inquiry_data import inquiry_data
 from .scenario_file import Answer, Fail, Hang, Literal, Program, Quantity, Response, ScenarioFile
 from .sense_bytes import SenseData, sense_bytes
@@ -41,14 +41,11 @@ class SimDevice:
         self.codes = codes
         #: What a hung command answers once released: the `ok` answer.
         self.released = Answer(codes.GOOD, codes.DID_OK, None, Literal(0), codes.EIO)
-        self._release_generation = 0
-        self._release = threading.Condition()
+        self.io = DeviceIo()
 
     def release(self) -> None:
-        """Wake every command hung at this moment; each answers like `ok`."""
-        with self._release:
-            self._release_generation += 1
-            self._release.notify_all()
+        """Answer the command hung at this moment, like `ok`."""
+        self.io.release(self.released)
 
     def _resolve(self, q: Quantity) -> int:
         return q.value if isinstance(q, Literal) else self.params[q.slot]
@@ -65,33 +62,35 @@ class SimDevice:
     def _is_good(self, a: Answer) -> bool:
         return a.status == self.codes.GOOD and a.host_status == self.codes.DID_OK
 
-    def _respond(self, deadline: Deadline) -> Union[Answer, DeviceFailure]:
-        """Count the command, pick its response and wait out its latency or hang."""
+    def _submit(self, command: Outstanding) -> None:
+        """Count the command, pick its response and when it is readable, and make it outstanding."""
         k = self.commands
         self.commands += 1
         response = self._pick(self.scenario.program, k)
-        if isinstance(response, Hang):
-            with self._release:
-                seen = self._release_generation
-                while self._release_generation == seen:
-                    left = deadline.remaining()
-                    if left <= 0:
-                        return DeviceFailure(self.codes.ETIMEDOUT)
-                    self._release.wait(left)
-            return self.released
-        ms = self._resolve(response.latency)
-        if ms != 0 and not deadline.sleep(ms):
-            return DeviceFailure(self.codes.ETIMEDOUT)
-        if isinstance(response, Fail):
-            return DeviceFailure(response.errno)
-        return response
+        if not isinstance(response, Hang):
+            command.answer = DeviceFailure(response.errno) if isinstance(response, Fail) else response
+            command.due_at = time.perf_counter() + self._resolve(response.latency) / 1000.0
+        self.io.submit(command)
+
+    def submit_scsi(self, command: ScsiCommand, pack_id: int, reply_len: int) -> None:
+        """The caller checked that the device is not busy."""
+        self._submit(Outstanding(SCSI, command=command, pack_id=pack_id, reply_len=reply_len))
+
+    def submit_read(self, offset: int, length: int) -> int:
+        """A plain read: 0, or EINVAL for one not wholly inside the device (it reaches no device, uncounted)."""
+        if offset < 0 or length < 0 or offset + length > self.block_count * BLOCK_SIZE:
+            return self.codes.EINVAL
+        self._submit(Outstanding(READ, offset=offset, length=length))
+        return 0
 
     def _outcome(self, a: Answer, data_in: bytes = b'') -> ScsiOutcome:
         sense = b'' if a.sense is None else sense_bytes(self.sense, a.sense)
         return ScsiOutcome(a.status, a.host_status, 0, sense, data_in)
 
-    def scsi(self, command: ScsiCommand, deadline: Deadline) -> ScsiAnswer:
-        answer = self._respond(deadline)
+    def scsi_reply(self, done: Outstanding) -> ScsiAnswer:
+        """What a completed SCSI command answers."""
+        answer, command = done.answer, done.command
+        assert answer is not None and command is not None
         if isinstance(answer, DeviceFailure):
             return answer
         if command.cdb[0] == INQUIRY and self._is_good(answer):
@@ -101,13 +100,12 @@ class SimDevice:
             return self._outcome(answer, inquiry_data(self.scenario.name)[:command.data_in_length])
         return self._outcome(answer)
 
-    def read(self, offset: int, length: int, deadline: Deadline) -> Union[bytes, DeviceFailure]:
-        """A plain read; one not wholly inside the device fails with EINVAL, uncounted."""
-        if offset < 0 or length < 0 or offset + length > self.block_count * BLOCK_SIZE:
-            return DeviceFailure(self.codes.EINVAL)
-        answer = self._respond(deadline)
+    def read_reply(self, done: Outstanding) -> Union[bytes, DeviceFailure]:
+        """What a completed plain read answers: the block pattern, or an errno."""
+        answer = done.answer
+        assert answer is not None
         if isinstance(answer, DeviceFailure):
             return answer
         if not self._is_good(answer):
             return DeviceFailure(answer.read_errno)
-        return bytes((offset + i) & 0xFF for i in range(length))
+        return bytes((done.offset + i) & 0xFF for i in range(done.length))

@@ -1,7 +1,8 @@
 """
 The WASI preview1 subset of docs/ABI.md for one plugin instance: every call validates guest pointers
 (EFAULT) and fds (EBADF) and answers with WASI errno values; none raises except proc_exit, which traps
-by design (a plugin may not end the host's thread). Device fds speak the sg v2 frame protocol.
+by design (a plugin may not end the host's thread). Device fds speak the sg v2 frame protocol and
+wait for their device as the instance's fd mode says (blocking or resuming).
 """
 import os
 import sys
@@ -10,8 +11,10 @@ from typing import Callable, Dict
 
 from . import deadline as deadlines
 from .device import DeviceFailure
+from .device_io import READ
 from .device_namespace import NAMESPACE_DIR, DeviceNamespace, name_problem
-from .fd_table import Dir, FdTable, Stdio
+from .fd_mode import FdMode
+from .fd_table import FIRST_FREE_FD, DeviceFd, Dir, FdTable, Stdio
 from .guest_memory import GuestMemory
 from .sg_header import SG_MAX_FRAME
 from .wasi_errno import Errno
@@ -48,12 +51,13 @@ class ProcExit(Exception):
 
 
 class WasiShim:
-    def __init__(self, mem: GuestMemory, namespace: DeviceNamespace, log: LogSink = _stderr_log):
+    def __init__(self, mem: GuestMemory, namespace: DeviceNamespace, mode: FdMode, log: LogSink = _stderr_log, first_device_fd: int = FIRST_FREE_FD):
         self.mem = mem
         self.namespace = namespace
         self.log = log
-        self.fds = FdTable(NAMESPACE_DIR)
-        #: Set by the host around each check: device waits give up at this deadline.
+        self.mode = mode
+        self.fds = FdTable(NAMESPACE_DIR, mode, first_device_fd)
+        #: Set by the host around each plugin call: blocking device waits give up at this deadline.
         self.deadline = deadlines.NONE
         self._dir_name = NAMESPACE_DIR.encode()
 
@@ -138,8 +142,11 @@ class WasiShim:
         return Errno.SUCCESS
 
     def fd_close(self, fd: int) -> int:
-        if self.fds.get(fd) is None:
+        entry = self.fds.get(fd)
+        if entry is None:
             return Errno.BADF
+        if isinstance(entry, DeviceFd) and entry.host_owned:
+            return Errno.NOTSUP
         return Errno.SUCCESS if self.fds.close(fd) else Errno.NOTSUP
 
     def fd_fdstat_get(self, fd: int, out: int) -> int:
@@ -151,6 +158,8 @@ class WasiShim:
         is_dir = isinstance(entry, Dir)
         self.mem.fill(out, 24)
         self.mem.set_u8(out, FILETYPE_DIRECTORY if is_dir else FILETYPE_CHARACTER_DEVICE)
+        if isinstance(entry, DeviceFd):
+            self.mem.set_u16(out + 2, entry.mode.fs_flags)
         self.mem.set_u64(out + 8, ALL_RIGHTS)
         self.mem.set_u64(out + 16, ALL_RIGHTS if is_dir else 0)
         return Errno.SUCCESS
@@ -197,7 +206,7 @@ class WasiShim:
                 return Errno.BADF
             self.mem.set_u32(out, 0)
             return Errno.SUCCESS
-        errno, reply = entry.channel.complete(capacity, self.deadline)
+        errno, reply = entry.channel.read(capacity, self.deadline)
         if errno != Errno.SUCCESS:
             return errno
         self.mem.set_u32(out, self._scatter(iovs, count, reply))
@@ -225,14 +234,28 @@ class WasiShim:
         return Errno.SUCCESS
 
     def fd_pread(self, fd: int, iovs: int, count: int, offset: int, out: int) -> int:
-        entry, capacity = self._io_entry(fd, iovs, count, out)
+        """A plain read (docs/ABI.md "Plain reads"): the first call submits it, the same call again
+        collects it once the device has answered; in between the fd's mode decides (EAGAIN or a wait)."""
+        entry, length = self._io_entry(fd, iovs, count, out)
         if isinstance(entry, int):
             return entry
         if isinstance(entry, Stdio):
             return Errno.SPIPE
         if offset < 0 or offset > MAX_SAFE_INTEGER:
             return Errno.INVAL
-        data = entry.device.read(offset, capacity, self.deadline)
+        device = entry.device
+        io = device.io
+        outstanding = io.peek()
+        if outstanding is None:
+            errno = device.submit_read(offset, length)
+            if errno != Errno.SUCCESS:
+                return errno
+        elif outstanding.kind != READ or outstanding.offset != offset or outstanding.length != length:
+            return Errno.BUSY
+        errno = entry.mode.settle(io, self.deadline)
+        if errno != Errno.SUCCESS:
+            return errno
+        data = device.read_reply(io.take())
         if isinstance(data, DeviceFailure):
             return data.errno
         self.mem.set_u32(out, self._scatter(iovs, count, data))
@@ -258,7 +281,7 @@ class WasiShim:
             return Errno.NOENT
         if oflags & OFLAGS_DIRECTORY:
             return Errno.NOTDIR
-        self.mem.set_u32(out, self.fds.open_device(device))
+        self.mem.set_u32(out, self.fds.open_device(device, host_owned=False))
         return Errno.SUCCESS
 
     def proc_exit(self, code: int) -> None:
