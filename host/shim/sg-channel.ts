@@ -51,7 +51,7 @@ export class SgChannel {
     if (io.busy) return Errno.BUSY;
     if (length < SG_HEADER_SIZE + 1 || length > this.request.length) return Errno.INVAL;
     const replyLen = this.requestView.getInt32(SgOffset.REPLY_LEN, true);
-    if (replyLen < SG_HEADER_SIZE || replyLen > SG_MAX_FRAME) return Errno.INVAL;
+    if (replyLen < SG_HEADER_SIZE || replyLen - SG_HEADER_SIZE > IO_DATA_MAX) return Errno.INVAL;
     const flags = this.requestView.getUint32(SgOffset.FLAGS, true);
     const cdbLen = cdbLength(this.request[SG_HEADER_SIZE]!, unpackStatusWord(flags).twelveByte);
     if (length < SG_HEADER_SIZE + cdbLen || length - SG_HEADER_SIZE - cdbLen > IO_DATA_MAX) return Errno.INVAL;

@@ -105,6 +105,8 @@ export class WasiShim {
     const entry = this.fds.get(fd);
     if (entry === undefined) return Errno.BADF;
     if (entry.kind === 'device' && entry.hostOwned) return Errno.NOTSUP;
+    // Linux drops a closed sg fd's unread reply; one still outstanding is the device's to finish.
+    if (entry.kind === 'device' && entry.device.io.state === IoState.COMPLETE) entry.device.io.release();
     return this.fds.close(fd) ? Errno.SUCCESS : Errno.NOTSUP;
   }
 

@@ -48,12 +48,10 @@ export function pattern(offset: number, length: number): Uint8Array {
 export class FakeDevice implements Device {
   readonly commands: ReceivedCommand[] = [];
   readonly reads: ReceivedRead[] = [];
-  /** The `done` of every start() call, for the test to call. */
-  readonly started: Array<() => void> = [];
-  /** Answers for the next submissions, in order; when they run out, `fallback` answers. */
-  readonly queue: Array<Completion | typeof LATER> = [];
-  /** undefined: GOOD for a SCSI command, the offset pattern for a read. */
-  fallback: Completion | typeof LATER | undefined = undefined;
+  /** Answers for the next submissions, in order; when they run out: GOOD, or the offset pattern for a read. */
+  private readonly queue: Array<Completion | typeof LATER> = [];
+  /** What start() was given for the outstanding command: finish() calls it, as a device's I/O side does. */
+  private done: (() => void) | undefined;
 
   /** `io`: pass another FakeDevice's slot (new IoSlot(other.io.shared)) to be that device seen from another fd table. */
   constructor(
@@ -82,15 +80,15 @@ export class FakeDevice implements Device {
       const c = io.command();
       this.commands.push({ cdb: c.cdb.slice(), dataOut: c.dataOut.slice(), dataInLength: c.dataInLength });
     }
-    const next = this.queue.shift() ?? this.fallback;
+    const next = this.queue.shift();
     if (next !== LATER) this.finish(next);
   }
 
   start(done: () => void): void {
-    this.started.push(done);
+    this.done = done;
   }
 
-  /** Complete the outstanding command, as the device's I/O side would; no answer: the default one. */
+  /** Complete the outstanding command (no answer: the default one), then call start()'s done if it had one. */
   finish(answer?: Completion): void {
     const io = this.io;
     if (answer === undefined) answer = io.kind === IoKind.READ ? pattern(io.readOffset, io.readLength) : outcome();
@@ -102,5 +100,8 @@ export class FakeDevice implements Device {
     } else {
       io.complete(answer);
     }
+    const done = this.done;
+    this.done = undefined;
+    done?.();
   }
 }

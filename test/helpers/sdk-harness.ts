@@ -12,7 +12,7 @@ const HARNESS = join(ROOT, 'test', 'fixtures', 'sdk-harness.ts');
 
 export type HarnessFn = (...args: number[]) => number;
 
-/** The two WASI calls the SDK imports (sgIssue's); tests stub them. */
+/** The two WASI calls the SDK imports (sgSubmit's fd_write, sgCollect's fd_read); tests stub them. */
 export interface HarnessWasi {
   fd_write(fd: number, iovs: number, iovsLen: number, nwritten: number): number;
   fd_read(fd: number, iovs: number, iovsLen: number, nread: number): number;

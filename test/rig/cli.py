@@ -1,18 +1,24 @@
 """
 The rig's command line, run from the repository root as `python test/rig ...`:
 
-    python test/rig --json < cases.json      batch mode, what test/rig/conformance.mjs uses
-    python test/rig check CHECKER.wasm SPEC [--timeout MS] [--runs N]
+    python test/rig [--mode M] --json < cases.json   batch mode, what test/rig/conformance.mjs uses
+    python test/rig [--mode M] check CHECKER.wasm SPEC [--timeout MS] [--runs N]
     python test/rig load MODULE.wasm          validate and load; prints the class or the one-line reason
 
+--mode blocking|resuming (default resuming) is how device fds wait (fd_mode.py): blocking as a stock
+WASI runtime, or non-blocking with WAIT | fd and pc_pending as docs/ABI.md says.
+
 Batch mode reads a JSON list of cases on stdin and writes one JSON object on stdout:
-{"engine": {...}, "results": [...]}, one result per case, in order.
+{"engine": {..., "mode"}, "results": [...]}, one result per case, in order.
 
     {"op": "check", "checker": PATH, "device": SPEC, "timeoutMs": MS, "runs": N, "answers": BOOL?}
-        -> {"op": "check", "checker", "device", "name", "state", "code", "message", "us", "runs", "answers"?}
+        -> {"op": "check", "checker", "device", "name", "state", "code", "message", "us", "runs",
+            "parked", "waits", "initWaits", "answers"?}
            The answer is the first check of a freshly bound path on a fresh device; runs - 1 more
-           checks of the same path follow, and "us" is the median time of all runs. With "answers",
-           every run's "<state>: <message>" is listed too.
+           checks of the same path follow, and "us" is the median time of all runs. "parked" is how
+           many of the runs answered WAIT at least once, "waits" how many WAITs they answered in all,
+           "initWaits" how many the path's pc_init answered. With "answers", every run's
+           "<state>: <message>" is listed too.
     {"op": "load", "path": PATH, "origin": TEXT?}
         -> {"op": "load", "path", "ok": true, "name"} or {"op": "load", "path", "ok": false, "code", "reason"}
 
@@ -38,17 +44,18 @@ def _need_wasmtime() -> Any:
 class Rig:
     """The classes loaded so far (by path, loaded once, as the Node host keeps one class per checker)."""
 
-    def __init__(self, scratch_regions: int = 1):
+    def __init__(self, mode: str):
         from .engine import make_engine
+        from .fd_mode import MODES
         from .scenario_file import load_scenario_file
         self.engine = make_engine()
         self.scenarios = load_scenario_file()
-        self.scratch_regions = scratch_regions
+        self.mode = MODES[mode]
         self.classes: Dict[str, Any] = {}
 
     def load(self, path: str, origin: Optional[str] = None):
         from .checker_class import CheckerClass
-        return CheckerClass.load(self.engine, path, origin=origin, scratch_regions=self.scratch_regions)
+        return CheckerClass.load(self.engine, path, origin=origin, mode=self.mode)
 
     def checker(self, path: str):
         if path not in self.classes:
@@ -56,18 +63,20 @@ class Rig:
         return self.classes[path]
 
     def check(self, checker_path: str, spec: str, timeout_ms: float, runs: int, answers: bool = False) -> Dict[str, Any]:
-        from .run_check import check_in_thread
+        from .run_check import check
         from .sim_device import SimDevice
         cls = self.checker(checker_path)
         device = SimDevice(spec, self.scenarios)
         slot = cls.open_context(device)
+        init_waits = cls.last_init_waits
         try:
-            results = [check_in_thread(cls, slot, timeout_ms) for _ in range(max(runs, 1))]
+            results = [check(cls, slot, timeout_ms) for _ in range(max(runs, 1))]
         finally:
             cls.release_context(slot)
         first = results[0]
         out = {'name': cls.name, 'state': first.state, 'code': first.code, 'message': first.message,
-               'us': round(statistics.median(r.us for r in results), 2), 'runs': len(results)}
+               'us': round(statistics.median(r.us for r in results), 2), 'runs': len(results),
+               'parked': sum(1 for r in results if r.waits > 0), 'waits': sum(r.waits for r in results), 'initWaits': init_waits}
         if answers:
             out['answers'] = [f'{r.state}: {r.message}' for r in results]
         return out
@@ -96,18 +105,20 @@ def _run_case(rig: Rig, case: Dict[str, Any]) -> Dict[str, Any]:
     return {'op': op, 'error': f"unknown op {op!r} (expected 'check' or 'load')"}
 
 
-def _engine_info(wasmtime: Any) -> Dict[str, str]:
+def _engine_info(wasmtime: Any, mode: str) -> Dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
     try:
         v = version('wasmtime')
     except PackageNotFoundError:
         v = 'unknown'
-    return {'name': 'wasmtime', 'version': v, 'python': sys.version.split()[0]}
+    return {'name': 'wasmtime', 'version': v, 'python': sys.version.split()[0], 'mode': mode}
 
 
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(prog='python test/rig', description='pathcheck checker plugins under the wasmtime engine')
     parser.add_argument('--json', action='store_true', help='batch mode: a JSON list of cases on stdin, results on stdout')
+    parser.add_argument('--mode', choices=('blocking', 'resuming'), default='resuming',
+                        help='device fds block up to the deadline (a stock WASI runtime), or are non-blocking with WAIT | fd and pc_pending (default)')
     sub = parser.add_subparsers(dest='command')
     check = sub.add_parser('check', help='check one simulated device with one checker')
     check.add_argument('checker', help='path to a checker .wasm')
@@ -119,7 +130,7 @@ def main(argv: List[str]) -> int:
     args = parser.parse_args(argv)
 
     wasmtime = _need_wasmtime()
-    rig = Rig()
+    rig = Rig(args.mode)
     if args.json and args.command is None:
         try:
             cases = json.load(sys.stdin)
@@ -130,7 +141,7 @@ def main(argv: List[str]) -> int:
             print('wasmtime rig: stdin must be a JSON list of cases', file=sys.stderr)
             return 2
         results = [_run_case(rig, c) for c in cases]
-        json.dump({'engine': _engine_info(wasmtime), 'results': results}, sys.stdout)
+        json.dump({'engine': _engine_info(wasmtime, args.mode), 'results': results}, sys.stdout)
         sys.stdout.write('\n')
         return 0
     if args.command == 'check':
@@ -141,14 +152,14 @@ def main(argv: List[str]) -> int:
             print(f"wasmtime rig: {r['error']}", file=sys.stderr)
             return 2
         else:
-            print(f"{r['device']}  {r['name']}  {r['state']}  {r['message']}  ({r['us']:.1f} us)")
+            print(f"{r['device']}  {r['name']}  {r['state']}  {r['message']}  ({r['us']:.1f} us, {args.mode}, parked {r['parked']} of {r['runs']})")
         return 0 if r.get('state') in ('up', 'ghost') else 1
     if args.command == 'load':
         r = _run_case(rig, {'op': 'load', 'path': args.module})
         if args.json:
             print(json.dumps(r))
         elif r['ok']:
-            print(f"{r['path']}: checker '{r['name']}', ABI version 1")
+            print(f"{r['path']}: checker '{r['name']}', ABI version 2")
         else:
             print(r['reason'], file=sys.stderr)
         return 0 if r['ok'] else 2

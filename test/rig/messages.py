@@ -16,6 +16,9 @@ GENERIC = (
     'reports path is down',
     'reports path is ghost',
     "doesn't support this device",
+    'no access to this device',
+    'timed out',
+    'still running',
 )
 
 
@@ -62,3 +65,7 @@ def trap_message(checker: str, reason: str) -> str:
 
 def invalid_state_message(checker: str, state: int) -> str:
     return f'{checker} checker returned invalid state {state}'
+
+
+def bad_wait_message(checker: str, fd: int) -> str:
+    return f'{checker} checker waited on fd {fd} with no command outstanding'

@@ -1,7 +1,8 @@
 // Unit tests of the plugin SDK's sg v2 frame code (assembly/sdk/sg.ts, scsi.ts, message.ts), run
 // against the real AssemblyScript compiled with the checkers' flags: test/fixtures/sdk-harness.ts
 // exports thin wrappers, the test writes and reads frames in the shared memory, and stub WASI
-// fd_write/fd_read record what sgIssue sends and hand back a canned reply.
+// fd_write/fd_read record what sgSubmit sends and what sgCollect asks for, and hand back a canned
+// reply (or EAGAIN, as a non-blocking device fd does before the device has answered).
 
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cdbLength, packStatusWord } from '../../host/shim/sg-header.js';
@@ -34,8 +35,10 @@ const wasi = {
   writeShortBy: 0,
   /** false: fd_write succeeds without storing the byte count. */
   writeStoresCount: true,
-  /** errno fd_read returns. */
+  /** errno fd_read returns (nothing is stored when non-zero). */
   readErrno: 0,
+  /** false: fd_read succeeds without storing the byte count. */
+  readStoresCount: true,
   /** the frame fd_read scatters into the iovecs (truncated to their capacity, as in Linux). */
   reply: new Uint8Array(0) as Uint8Array,
   reset(): void {
@@ -44,6 +47,7 @@ const wasi = {
     this.writeShortBy = 0;
     this.writeStoresCount = true;
     this.readErrno = 0;
+    this.readStoresCount = true;
     this.reply = new Uint8Array(0);
   },
 };
@@ -89,7 +93,7 @@ const wasiImports = {
       mem().set(wasi.reply.subarray(at, at + n), io.buf);
       at += n;
     }
-    view().setUint32(nread, at, true);
+    if (wasi.readStoresCount) view().setUint32(nread, at, true);
     return 0;
   },
 };
@@ -130,7 +134,7 @@ function replyFrame(f: { packId?: number; result?: number; word?: number; sense?
 }
 
 describe('the compiled harness', () => {
-  it('is built like a checker: imports only env.memory (shared) and the two WASI calls sgIssue makes', () => {
+  it('is built like a checker: imports only env.memory (shared) and the two WASI calls sgSubmit and sgCollect make', () => {
     expect(harnessImports.map((i) => `${i.module}.${i.name}:${i.kind}`).sort()).toEqual([
       'env.memory:memory',
       'wasi_snapshot_preview1.fd_read:function',
@@ -145,8 +149,10 @@ describe('the compiled harness', () => {
     expect(h.h_sg_sense_size!()).toBe(16);
     expect(h.h_sg_max_cdb_len!()).toBe(16);
     expect(h.h_iovec_size!()).toBe(8);
-    // sgIssue keeps one iovec and a u32 byte count in io: 12 bytes must fit.
+    // sgSubmit and sgCollect keep one iovec and a u32 byte count in io: 12 bytes must fit.
     expect(h.h_sg_io_scratch!()).toBe(16);
+    expect(h.h_errno_again!()).toBe(6); // WASI EAGAIN
+    expect(h.h_errno_io!()).toBe(29); // WASI EIO
     expect(h.h_first_msgid!()).toBe(100);
     expect(h.h_path_max_state!()).toBe(10);
   });
@@ -368,34 +374,79 @@ describe('result encoding: state | msgid << 8', () => {
   });
 });
 
-describe('sgIssue: one fd_write of the request, one fd_read of the reply', () => {
+describe('waitOn and PC_WAIT: what pc_check returns to wait for an fd', () => {
+  it('PC_WAIT is bit 31 alone: 0x80000000 as a (negative) i32', () => {
+    expect(h.h_pc_wait!()).toBe(0x80000000 | 0);
+    expect(h.h_pc_wait!()).toBe(-2147483648);
+  });
+
+  it('waitOn(fd) is PC_WAIT | fd: negative, the fd in bits 0..15, bits 16..30 clear', () => {
+    for (const fd of [0, 1, 3, 4, 5, 9, 100, 0x7fff, 0x8000, 0xffff]) {
+      const raw = h.h_wait_on!(fd);
+      expect([fd, raw]).toEqual([fd, (0x80000000 | fd) | 0]);
+      expect(raw).toBeLessThan(0);
+      expect(raw & 0xffff).toBe(fd);
+      expect((raw >>> 16) & 0x7fff).toBe(0);
+    }
+    expect(h.h_wait_on!(5)).toBe(-2147483643);
+    expect(le32(h.h_wait_on!(0x1234))).toEqual([0x34, 0x12, 0x00, 0x80]);
+  });
+
+  it('keeps only the low 16 bits of the fd: nothing can clear bit 31 or set bits 16..30', () => {
+    expect(h.h_wait_on!(0x12345)).toBe((0x80000000 | 0x2345) | 0);
+    expect(h.h_wait_on!(0x7fff_0007)).toBe((0x80000000 | 0x0007) | 0);
+    expect(h.h_wait_on!(-1)).toBe((0x80000000 | 0xffff) | 0);
+    expect(h.h_wait_on!(-2147483648)).toBe(0x80000000 | 0);
+  });
+
+  it('never collides with a result: every result() is 0..0xffff, every wait is negative', () => {
+    for (const [state, msgid] of [[0, 0], [3, 4], [10, 255], [0xff, 0xff], [-1, -1]] as const) {
+      const r = h.h_result!(state, msgid);
+      expect(r).toBeGreaterThanOrEqual(0);
+      expect(r & 0x80000000).toBe(0);
+    }
+    for (let fd = 0; fd < 64; fd++) expect(h.h_wait_on!(fd) & 0x80000000).not.toBe(0);
+  });
+});
+
+describe('sgSubmit and sgCollect: one fd_write of the request, later one fd_read of the reply', () => {
   function buildTur(packId: number): number {
     const len = h.h_sg_request!(REQ, 6, 0, 36, packId, 0);
     h.h_sg_cdb_init!(REQ, 0x00, 6);
     return len;
   }
 
-  it('TEST UNIT READY end to end: exact frame written, iovecs, reply read back', () => {
+  const TUR_FRAME = (packId: number): number[] => [
+    42, 0, 0, 0, 36, 0, 0, 0, ...le32(packId), 0, 0, 0, 0, 0, 0, 0, 0,
+    ...new Array(16).fill(0),
+    0, 0, 0, 0, 0, 0,
+  ];
+
+  it('TEST UNIT READY end to end: exact frame written, iovecs, byte counts, reply read back', () => {
     const len = buildTur(7);
-    const canned = replyFrame({ packId: 7, word: 0x0002_0002, sense: [0x70, 0, 0x06, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x29, 0x00] });
-    wasi.reply = canned;
 
-    const errno = h.h_sg_issue!(5, REQ, len, REPLY, 36, IO);
-    expect(errno).toBe(0);
-    expect(wasi.calls.map((c) => c.fn)).toEqual(['fd_write', 'fd_read']);
-
-    const [w, r] = wasi.calls as [WasiCall, WasiCall];
+    // Submit: exactly one fd_write of the whole frame, and no read.
+    expect(h.h_sg_submit!(5, REQ, len, IO)).toBe(0);
+    expect(wasi.calls.map((c) => c.fn)).toEqual(['fd_write']);
+    const w = wasi.calls[0]!;
     expect(w.fd).toBe(5);
     expect(w.iovs).toBe(IO);
     expect(w.iovsLen).toBe(1);
     expect(w.out).toBe(IO + 8);
     expect(w.iovecs).toEqual([{ buf: REQ, len: 42 }]);
-    expect([...w.bytes]).toEqual([
-      42, 0, 0, 0, 36, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-      ...new Array(16).fill(0),
-      0, 0, 0, 0, 0, 0,
-    ]);
+    expect([...w.bytes]).toEqual(TUR_FRAME(7));
+    // io: the request's iovec and the written count; nothing past SG_IO_SCRATCH.
+    expect([u32(IO), u32(IO + 4), u32(IO + 8)]).toEqual([REQ, 42, 42]);
+    expect(bytesAt(IO + 12, 5)).toEqual([FILL, FILL, FILL, FILL, FILL]);
+    // The reply buffer is not touched by a submit.
+    expect(bytesAt(REPLY, 37)).toEqual(new Array(37).fill(FILL));
 
+    // Collect: exactly one fd_read into the reply buffer, and no write.
+    const canned = replyFrame({ packId: 7, word: 0x0002_0002, sense: [0x70, 0, 0x06, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x29, 0x00] });
+    wasi.reply = canned;
+    expect(h.h_sg_collect!(5, REPLY, 36, IO)).toBe(0);
+    expect(wasi.calls.map((c) => c.fn)).toEqual(['fd_write', 'fd_read']);
+    const r = wasi.calls[1]!;
     expect(r.fd).toBe(5);
     expect(r.iovs).toBe(IO);
     expect(r.iovsLen).toBe(1);
@@ -413,14 +464,38 @@ describe('sgIssue: one fd_write of the request, one fd_read of the reply', () =>
     const s = h.h_sense_from_reply!(h.h_sg_sense!(REPLY), 16, h.h_sg_driver_status!(REPLY));
     expect([h.h_sense_key!(s), h.h_sense_asc!(s), h.h_sense_ascq!(s)]).toEqual([0x06, 0x29, 0x00]);
 
-    // io holds the last iovec (the reply's) and the byte count, and nothing past SG_IO_SCRATCH.
-    expect(u32(IO)).toBe(REPLY);
-    expect(u32(IO + 4)).toBe(36);
-    expect(u32(IO + 8)).toBe(36);
+    // io now holds the reply's iovec and the byte count read, and nothing past SG_IO_SCRATCH.
+    expect([u32(IO), u32(IO + 4), u32(IO + 8)]).toEqual([REPLY, 36, 36]);
     expect(bytesAt(IO + 12, 4)).toEqual([FILL, FILL, FILL, FILL]);
     expect(mem()[IO + 16]).toBe(FILL);
-    // Beyond the reply capacity nothing is written.
+    // Beyond the reply capacity nothing is written; the request is left as it was.
     expect(mem()[REPLY + 36]).toBe(FILL);
+    expect(bytesAt(REQ, 42)).toEqual(TUR_FRAME(7));
+  });
+
+  it('EAGAIN from fd_read is passed through untouched; a later collect gets the reply (a resumed check)', () => {
+    const len = buildTur(9);
+    expect(h.h_sg_submit!(5, REQ, len, IO)).toBe(0);
+
+    // The device has not answered: fd_read says EAGAIN, and so does sgCollect, writing nothing.
+    wasi.readErrno = 6;
+    expect(h.h_sg_collect!(5, REPLY, 36, IO)).toBe(6);
+    expect(h.h_sg_collect!(5, REPLY, 36, IO)).toBe(6);
+    expect(wasi.calls.map((c) => c.fn)).toEqual(['fd_write', 'fd_read', 'fd_read']);
+    expect(bytesAt(REPLY, 37)).toEqual(new Array(37).fill(FILL));
+    expect(u32(IO + 8)).toBe(0); // the count was reset, and fd_read stored none
+
+    // Answered: the next collect (with a fresh io, as on another thread's scratch) reads it; no second write.
+    const IO2 = IO + 0x40;
+    wasi.readErrno = 0;
+    wasi.reply = replyFrame({ packId: 9 });
+    expect(h.h_sg_collect!(5, REPLY, 36, IO2)).toBe(0);
+    expect(wasi.calls.map((c) => c.fn)).toEqual(['fd_write', 'fd_read', 'fd_read', 'fd_read']);
+    expect(wasi.calls[3]!.iovs).toBe(IO2);
+    expect(wasi.calls[3]!.iovecs).toEqual([{ buf: REPLY, len: 36 }]);
+    expect(h.h_sg_reply_bytes!(IO2)).toBe(36);
+    expect(h.h_sg_pack_id!(REPLY)).toBe(9);
+    expect(bytesAt(REPLY, 36)).toEqual([...replyFrame({ packId: 9 })]);
   });
 
   it('a command with data-in: INQUIRY, reply header plus data', () => {
@@ -430,14 +505,17 @@ describe('sgIssue: one fd_write of the request, one fd_read of the reply', () =>
     const data = Array.from({ length: 40 }, (_, i) => i + 1);
     wasi.reply = replyFrame({ packId: 0x55, data });
 
-    expect(h.h_sg_issue!(9, REQ, len, REPLY, 36 + 96, IO)).toBe(0);
+    expect(h.h_sg_submit!(9, REQ, len, IO)).toBe(0);
+    expect(h.h_sg_collect!(9, REPLY, 36 + 96, IO)).toBe(0);
     const [w, r] = wasi.calls as [WasiCall, WasiCall];
+    expect([w.fn, w.fd, r.fn, r.fd]).toEqual(['fd_write', 9, 'fd_read', 9]);
     expect(w.iovecs).toEqual([{ buf: REQ, len: 42 }]);
     expect([...w.bytes.subarray(0, 12)]).toEqual([42, 0, 0, 0, 132, 0, 0, 0, 0x55, 0, 0, 0]);
     expect([...w.bytes.subarray(36)]).toEqual([0x12, 0, 0, 0, 96, 0]);
     expect(r.iovecs).toEqual([{ buf: REPLY, len: 132 }]);
     expect(h.h_sg_reply_bytes!(IO)).toBe(76);
     expect(bytesAt(h.h_sg_data!(REPLY), 40)).toEqual(data);
+    expect(mem()[REPLY + 76]).toBe(FILL);
     expect(h.h_sg_pack_id!(REPLY)).toBe(0x55);
   });
 
@@ -445,62 +523,84 @@ describe('sgIssue: one fd_write of the request, one fd_read of the reply', () =>
     const len = h.h_sg_request!(REQ, 10, 4, 36, 3, 0);
     h.h_sg_cdb_init!(REQ, 0x2a, 10);
     mem().set([0xde, 0xad, 0xbe, 0xef], REQ + 46);
-    wasi.reply = replyFrame({ packId: 3 });
     expect(len).toBe(50);
-    expect(h.h_sg_issue!(4, REQ, len, REPLY, 36, IO)).toBe(0);
+    expect(h.h_sg_submit!(4, REQ, len, IO)).toBe(0);
+    expect(wasi.calls.map((c) => c.fn)).toEqual(['fd_write']);
     const w = wasi.calls[0]!;
     expect(w.iovecs).toEqual([{ buf: REQ, len: 50 }]);
+    expect(u32(IO + 8)).toBe(50);
     expect([...w.bytes.subarray(0, 4)]).toEqual([50, 0, 0, 0]);
     expect([...w.bytes.subarray(36)]).toEqual([0x2a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef]);
   });
 
-  it('returns the fd_write errno and does not read', () => {
+  it('sgSubmit returns the fd_write errno (EBADF 8, EBUSY 10) and does not read', () => {
     const len = buildTur(1);
-    wasi.writeErrno = 8; // EBADF
-    expect(h.h_sg_issue!(5, REQ, len, REPLY, 36, IO)).toBe(8);
-    expect(wasi.calls.map((c) => c.fn)).toEqual(['fd_write']);
+    wasi.writeErrno = 8;
+    expect(h.h_sg_submit!(5, REQ, len, IO)).toBe(8);
+    wasi.writeErrno = 10;
+    expect(h.h_sg_submit!(5, REQ, len, IO)).toBe(10);
+    expect(wasi.calls.map((c) => c.fn)).toEqual(['fd_write', 'fd_write']);
   });
 
   it('a short write is ERRNO_IO (29) and does not read', () => {
     const len = buildTur(1);
     wasi.writeShortBy = 1;
-    expect(h.h_sg_issue!(5, REQ, len, REPLY, 36, IO)).toBe(29);
-    expect(wasi.calls.map((c) => c.fn)).toEqual(['fd_write']);
+    expect(h.h_sg_submit!(5, REQ, len, IO)).toBe(29);
+    expect(u32(IO + 8)).toBe(41);
+    wasi.writeShortBy = len;
+    expect(h.h_sg_submit!(5, REQ, len, IO)).toBe(29);
+    expect(wasi.calls.map((c) => c.fn)).toEqual(['fd_write', 'fd_write']);
   });
 
-  it('returns the fd_read errno (ETIMEDOUT 73, EAGAIN 6)', () => {
-    const len = buildTur(1);
-    wasi.readErrno = 73;
-    expect(h.h_sg_issue!(5, REQ, len, REPLY, 36, IO)).toBe(73);
-    expect(wasi.calls.map((c) => c.fn)).toEqual(['fd_write', 'fd_read']);
-    wasi.reset();
-    wasi.readErrno = 6;
-    expect(h.h_sg_issue!(5, REQ, len, REPLY, 36, IO)).toBe(6);
-  });
-
-  it('a reply shorter than the 36-byte header is ERRNO_IO (29)', () => {
-    const len = buildTur(1);
-    wasi.reply = replyFrame({ packId: 1 }).subarray(0, 35);
-    expect(h.h_sg_issue!(5, REQ, len, REPLY, 36, IO)).toBe(29);
-    wasi.reset();
-    wasi.reply = new Uint8Array(0);
-    expect(h.h_sg_issue!(5, REQ, len, REPLY, 36, IO)).toBe(29);
-  });
-
-  it('a reply longer than the buffer is truncated to it, as the driver does', () => {
-    const len = buildTur(2);
-    wasi.reply = replyFrame({ packId: 2, data: [1, 2, 3, 4] });
-    expect(h.h_sg_issue!(5, REQ, len, REPLY, 36, IO)).toBe(0);
-    expect(h.h_sg_reply_bytes!(IO)).toBe(36);
-    expect(mem()[REPLY + 36]).toBe(FILL);
-  });
-
-  it('resets the byte count before each call (a stale count cannot pass for a full write)', () => {
+  it('sgSubmit resets the byte count before the write (a stale count cannot pass for a full write)', () => {
     const len = buildTur(1);
     // fd_write succeeds without storing nwritten: the count must read 0, hence ERRNO_IO.
     view().setUint32(IO + 8, len, true);
     wasi.writeStoresCount = false;
-    expect(h.h_sg_issue!(5, REQ, len, REPLY, 36, IO)).toBe(29);
+    expect(h.h_sg_submit!(5, REQ, len, IO)).toBe(29);
+    expect(u32(IO + 8)).toBe(0);
     expect(wasi.calls.map((c) => c.fn)).toEqual(['fd_write']);
+  });
+
+  it('sgCollect returns the fd_read errno (ETIMEDOUT 73, EIO 29, EBADF 8) and writes nothing', () => {
+    for (const errno of [73, 29, 8]) {
+      wasi.reset();
+      wasi.readErrno = errno;
+      expect([errno, h.h_sg_collect!(5, REPLY, 36, IO)]).toEqual([errno, errno]);
+      expect(wasi.calls.map((c) => c.fn)).toEqual(['fd_read']);
+    }
+    expect(bytesAt(REPLY, 37)).toEqual(new Array(37).fill(FILL));
+  });
+
+  it('a reply shorter than the 36-byte header is ERRNO_IO (29)', () => {
+    wasi.reply = replyFrame({ packId: 1 }).subarray(0, 35);
+    expect(h.h_sg_collect!(5, REPLY, 36, IO)).toBe(29);
+    expect(u32(IO + 8)).toBe(35);
+    wasi.reset();
+    wasi.reply = new Uint8Array(0);
+    expect(h.h_sg_collect!(5, REPLY, 36, IO)).toBe(29);
+    expect(u32(IO + 8)).toBe(0);
+    // Exactly the header is enough.
+    wasi.reset();
+    wasi.reply = replyFrame({ packId: 1 });
+    expect(h.h_sg_collect!(5, REPLY, 36, IO)).toBe(0);
+  });
+
+  it('sgCollect resets the byte count before the read (a stale count cannot pass for a reply)', () => {
+    // fd_read succeeds without storing nread: the count must read 0, hence ERRNO_IO.
+    view().setUint32(IO + 8, 36, true);
+    wasi.reply = replyFrame({ packId: 1 });
+    wasi.readStoresCount = false;
+    expect(h.h_sg_collect!(5, REPLY, 36, IO)).toBe(29);
+    expect(u32(IO + 8)).toBe(0);
+    expect(wasi.calls.map((c) => c.fn)).toEqual(['fd_read']);
+  });
+
+  it('a reply longer than the buffer is truncated to it, as the driver does', () => {
+    wasi.reply = replyFrame({ packId: 2, data: [1, 2, 3, 4] });
+    expect(h.h_sg_collect!(5, REPLY, 36, IO)).toBe(0);
+    expect(wasi.calls[0]!.iovecs).toEqual([{ buf: REPLY, len: 36 }]);
+    expect(h.h_sg_reply_bytes!(IO)).toBe(36);
+    expect(mem()[REPLY + 36]).toBe(FILL);
   });
 });

@@ -1184,13 +1184,13 @@ describe('non-blocking device fds', () => {
       return { g, h, dev, other, a: g.shim.fds.openDevice(dev), b: h.shim.fds.openDevice(other) };
     }
 
-    it('an sg reply', () => {
+    it('an sg reply', async () => {
       const { g, h, dev, other, a, b } = pair();
       expect(g.write(a, sgRequest({ cdb: TUR, packId: 31 })).errno).toBe(SUCCESS);
       expect(g.read(a, [64]).errno).toBe(AGAIN);
       expect(h.read(b, [64]).errno).toBe(AGAIN);
       expect(h.write(b, sgRequest({ cdb: TUR, packId: 32 })).errno).toBe(BUSY);
-      dev.finish(outcome({ status: 0x02, sense: SENSE_18 }));
+      await completed(dev, () => dev.finish(outcome({ status: 0x02, sense: SENSE_18 })));
       const r = h.read(b, [64]);
       expect(r.errno).toBe(SUCCESS);
       expect(sgReply(r.bytes)).toMatchObject({ packLen: HDR, packId: 31, word: word(0x02, 0, 0x08), sense: Uint8Array.from(SENSE_18.slice(0, 16)) });

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { Device } from '../../host/backends/device.js';
 import { IoState, type IoSlot } from '../../host/backends/io-slot.js';
 import { COUNTER_INDEX, RELEASE_INDEX, SimDevice } from '../../host/backends/sim/sim-device.js';
-import { TUR, scsiReply, started, submit, submitRead, take, type Reply } from './helpers.js';
+import { SimSpecError } from '../../host/backends/sim/sim-spec-error.js';
+import { TUR, fixedSense, scsi, scsiReply, started, submit, submitRead, take, type Reply } from './helpers.js';
 
 /*
  * Bounds sit far from scheduling noise on either side: a 200 ms latency is not answered at 50 ms and is
@@ -130,7 +131,21 @@ describe('hang', () => {
     expect(take(d.io)).toEqual(scsiReply(0));
   });
 
-  it('is released by another thread, through the shared cells, for a device attached on a third object', async () => {
+  // Else a path abandoned on a hung command would stay pending after its device recovered.
+  it('a scenario change releases a hung command, which answers like ok; a refused change does not', async () => {
+    const d = SimDevice.fromSpec('sim:hang');
+    submit(d);
+    const done = watched(started(d));
+    expect(() => d.setScenario('stanby')).toThrow(SimSpecError);
+    await sleep(50);
+    expect(done.settled()).toBe(false);
+    d.setScenario('standby');
+    await within(done.promise, 2_000);
+    expect(take(d.io)).toEqual(scsiReply(0));
+    expect(scsi(d)).toEqual(scsiReply(2, 0, fixedSense(0x2, 0x04, 0x0b)));
+  });
+
+  it('is released by another thread through the shared cells, also when submitted through an attached object', async () => {
     const a = SimDevice.fromSpec('sim:ok?id=x');
     const b = SimDevice.fromShared(a.share());
     a.setScenario('hang');
