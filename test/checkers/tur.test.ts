@@ -238,6 +238,23 @@ describe('non-blocking checks: a check waiting on its device parks, holding no t
     h.registry.unbind(c);
   });
 
+  it('a retry across a resumption: UNIT ATTENTION after a wait, then GOOD after another, is up with two TURs and two parks', async () => {
+    const h = await ownHost();
+    const device = sim('sim:slow-ua-then-ok?latency=60');
+    const start = vi.spyOn(device, 'start');
+    const c = await h.registry.bind('tur', device, 5000);
+    const r = await h.runner.check(c, 5000);
+    expect(r).toMatchObject({ state: 'up', message: UP });
+    expect(device.commandCount).toBe(2);
+    // Each TUR parked once: the attempts left and the new pack id lived in the context in between.
+    expect(start).toHaveBeenCalledTimes(2);
+    const cls = h.registry.current('tur')!;
+    const mem = new DataView(cls.memory!.buffer);
+    const ctx = cls.layout.ctx(c.handle.slot);
+    expect([mem.getInt32(ctx + 8, true), mem.getInt32(ctx + 20, true)]).toEqual([2, 4]);
+    h.registry.unbind(c);
+  });
+
   it('parked checks hold no thread: 4 hung paths parked on 2 workers, a healthy path is still checked', async () => {
     const h = await ownHost();
     const hung = Array.from({ length: 4 }, (_, i) => sim(`sim:hang?id=${i}`));

@@ -30,15 +30,16 @@ const TUR_ANSWERS: Record<string, { status: number; host: number; sense?: [numbe
   busy: { status: 0x08, host: 0 },
   'reservation-conflict': { status: 0x18, host: 0 },
   slow: { status: GOOD, host: 0 },
+  'slow-ua-then-ok': { status: CHECK_CONDITION, host: 0, sense: [UNIT_ATTENTION, 0x29, 0x00] },
   flap: { status: GOOD, host: 0 },
   /** Once released: a hung command answers like ok. */
   hang: { status: GOOD, host: 0 },
   gone: { errno: ENODEV },
 };
 
-/** `slow` runs with a 1 ms latency, to keep the table quick. */
+/** The slow scenarios run with a 1 ms latency, to keep the table quick. */
 function device(name: string, sense?: 'descriptor'): SimDevice {
-  const params = [...(name === 'slow' ? ['latency=1'] : []), ...(sense ? [`sense=${sense}`] : [])];
+  const params = [...(name.startsWith('slow') ? ['latency=1'] : []), ...(sense ? [`sense=${sense}`] : [])];
   return SimDevice.fromSpec(`sim:${name}${params.length ? `?${params.join('&')}` : ''}`);
 }
 
