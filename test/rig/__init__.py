@@ -14,7 +14,9 @@ One concept per file, bottom up:
     guest_memory     bounds-checked little-endian access to that memory
     memory_layout    dataEnd | scratch regions | context slots (docs/ABI.md "Memory layout")
     abi_loader       module validation: imports, memory, exports
-    deadline         when a device wait gives up
+    deadline         when a device wait or a parked call gives up
+    device_io        a device's one outstanding command, readable when its time comes
+    fd_mode          how a device fd waits: blocking (a stock WASI runtime) or resuming (EAGAIN)
     sg_header        struct sg_header: offsets, CDB length, status word packing
     sg_channel       the sg v2 write-then-read protocol on one device fd
     fd_table         an instance's file descriptors
@@ -26,7 +28,12 @@ One concept per file, bottom up:
     inquiry_data     standard INQUIRY data of a simulated disk
     sim_device       a simulated SCSI disk running a scenario
     plugin_instance  one instance of a class: linker, imports, exports
-    checker_class    a loaded class: metadata, message table, layout, contexts
-    run_check        one pc_check and what it means: state and message
+    host_thread      one host thread of a class: its instance, scratch region, fd numbers
+    resumable_call   pc_init / pc_check, then pc_pending on the other thread while it answers WAIT
+    checker_class    a loaded class: metadata, message table, layout, threads, contexts (pc_init)
+    run_check        one check and what it means: state and message, and how often it parked
     cli              `python test/rig --json` (the conformance runner's protocol) and a human CLI
+
+conformance.mjs (with conformance/) runs the same bytes under the Node host and this rig, in both fd
+modes, and compares every answer.
 """

@@ -1,4 +1,4 @@
-"""When a blocking device wait gives up: a monotonic instant (infinity: never)."""
+"""When a device wait or a parked call gives up: a monotonic instant (infinity: never)."""
 import math
 import time
 
@@ -18,17 +18,6 @@ class Deadline:
 
     def expired(self) -> bool:
         return self.remaining() <= 0
-
-    def sleep(self, ms: float) -> bool:
-        """Block for `ms`; False when the deadline cut the sleep short."""
-        until = time.perf_counter() + ms / 1000.0
-        while True:
-            left = until - time.perf_counter()
-            if left <= 0:
-                return True
-            if self.expired():
-                return False
-            time.sleep(min(left, max(self.remaining(), 0.0)))
 
 
 NONE = Deadline(math.inf)

@@ -76,12 +76,10 @@ class DeviceIo:
         with self._changed:
             while not self.ready():
                 c = self.current
-                if c is None:
+                if c is None or deadline.expired():
                     return False
                 left = min(c.due_at - time.perf_counter(), deadline.remaining())
-                if deadline.expired():
-                    return False
-                self._changed.wait(max(left, 0.0) if left != math.inf else None)
+                self._changed.wait(None if left == math.inf else max(left, 0.0))
             return True
 
     def take(self) -> Outstanding:

@@ -36,11 +36,11 @@ class SgChannel:
         if len(frame) < sg.SG_HEADER_SIZE + 1:
             return Errno.INVAL
         reply_len = _I32.unpack_from(frame, sg.REPLY_LEN)[0]
-        if reply_len < sg.SG_HEADER_SIZE or reply_len > sg.SG_MAX_FRAME:
+        if reply_len < sg.SG_HEADER_SIZE or reply_len - sg.SG_HEADER_SIZE > sg.IO_DATA_MAX:
             return Errno.INVAL
         flags = _U32.unpack_from(frame, sg.FLAGS)[0]
         cdb_len = sg.cdb_length(frame[sg.SG_HEADER_SIZE], sg.twelve_byte(flags))
-        if len(frame) < sg.SG_HEADER_SIZE + cdb_len:
+        if len(frame) < sg.SG_HEADER_SIZE + cdb_len or len(frame) - sg.SG_HEADER_SIZE - cdb_len > sg.IO_DATA_MAX:
             return Errno.INVAL
         command = ScsiCommand(
             cdb=frame[sg.SG_HEADER_SIZE:sg.SG_HEADER_SIZE + cdb_len],

@@ -3,8 +3,10 @@
 SG_HEADER_SIZE = 36
 SG_SENSE_SIZE = 16
 DRIVER_SENSE = 0x08
+#: Most data-out or data-in bytes one command carries (what a device's command slot holds).
+IO_DATA_MAX = 65536
 #: Longest request or reply frame: a header, a 16-byte CDB and 64 KiB of data.
-SG_MAX_FRAME = SG_HEADER_SIZE + 16 + 65536
+SG_MAX_FRAME = SG_HEADER_SIZE + 16 + IO_DATA_MAX
 
 PACK_LEN = 0
 REPLY_LEN = 4
