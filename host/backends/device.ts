@@ -1,4 +1,4 @@
-import type { IoSlot } from './io-slot.js';
+import type { IoShare, IoSlot } from './io-slot.js';
 
 /** One SCSI command as a backend sees it: the CDB, any data-out bytes and how much data-in fits. */
 export interface ScsiCommand {
@@ -26,8 +26,8 @@ export interface DeviceShare {
   readonly spec: string;
   /** The backend's own shared state. */
   readonly shared: SharedArrayBuffer;
-  /** The device's command slot (IoSlot). */
-  readonly io: SharedArrayBuffer;
+  /** The device's command slot. */
+  readonly io: IoShare;
 }
 
 /**

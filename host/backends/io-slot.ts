@@ -5,12 +5,15 @@ import type { ScsiCommand, ScsiOutcome } from './device.js';
  * every thread sees the same command: the worker that submits it, the I/O side (main thread) that
  * runs it, and the worker that later reads its reply, which may be another one.
  *
- * States: IDLE -> SUBMITTED (a worker wrote a command) -> STARTED (the I/O side took it) -> COMPLETE
- * (the reply is readable) -> IDLE (read, or discarded). A device that can answer at once goes from
- * SUBMITTED straight to COMPLETE on the submitting thread. Exactly one party writes in each state, so
- * only the state cell needs atomics; it is stored last and loaded first (release/acquire).
+ * States: IDLE -> FILLING (a submitter won the slot by CAS and writes the command) -> SUBMITTED ->
+ * STARTED (the I/O side claimed it by CAS) -> COMPLETE (the reply is readable) -> IDLE (read, or
+ * discarded). A device that can answer at once goes from SUBMITTED straight to COMPLETE on the submitting
+ * thread. Entering FILLING and STARTED are CASes, so in every other state exactly one party writes; the
+ * state cell is stored last and loaded first (release/acquire). OWNER is the pool job whose plugin call
+ * submitted the command: only that job may settle it, because several bindings of one device (a path
+ * across a hot reload) share the slot.
  */
-export const IoState = { IDLE: 0, SUBMITTED: 1, STARTED: 2, COMPLETE: 3 } as const;
+export const IoState = { IDLE: 0, SUBMITTED: 1, STARTED: 2, COMPLETE: 3, FILLING: 4 } as const;
 export const IoKind = { SCSI: 1, READ: 2 } as const;
 
 const Cell = {
@@ -32,8 +35,11 @@ const Cell = {
   /** For the backend's own use while the command is outstanding (the sim keeps its plan here). */
   PLAN: 14,
   PLAN_ARG: 15,
+  OWNER: 16,
+  /** Commands ever submitted (wraps): tells one outstanding command from the next. */
+  SERIAL: 17,
 } as const;
-const CELLS = 16;
+const CELLS = 18;
 /** Float64 cells after the Int32 ones: the read offset, and a backend time (the sim's due time). */
 const F64_BASE = CELLS * 4;
 const F64 = { READ_OFFSET: 0, DUE_AT: 1 } as const;
@@ -43,11 +49,21 @@ const CDB_MAX = 16;
 const SENSE_AT = CDB_AT + CDB_MAX;
 /** Sense bytes a slot keeps: more than the sg header carries (16), as a transport may send more. */
 export const IO_SENSE_MAX = 96;
-const DATA_AT = SENSE_AT + IO_SENSE_MAX;
+const CONTROL_BYTES = SENSE_AT + IO_SENSE_MAX;
 /** Largest data-out or data-in of one command: what one sg frame may carry. */
 export const IO_DATA_MAX = 65536;
-/** Bytes committed at first: enough for TUR, INQUIRY and a 512-byte block; grows to the largest transfer. */
+/** Data bytes committed at first: INQUIRY and a 512-byte block fit; grows to the largest transfer. */
 const INITIAL_DATA = 1024;
+
+/**
+ * The two buffers of a slot, structured-clonable: fixed cells, CDB and sense (every command touches
+ * them, so they are in a plain SharedArrayBuffer, fast for Atomics), and data-out/data-in in a growable
+ * one (only commands that move data touch it).
+ */
+export interface IoShare {
+  readonly control: SharedArrayBuffer;
+  readonly data: SharedArrayBuffer;
+}
 
 /** How a backend plans to finish a command it could not finish at once (PLAN cell). */
 export const IoPlan = { NONE: 0, TIMER: 1, HANG: 2 } as const;
@@ -55,18 +71,24 @@ export const IoPlan = { NONE: 0, TIMER: 1, HANG: 2 } as const;
 export class IoSlot {
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
-  /** Length-tracking: follows the buffer when any thread grows it. */
   private readonly u8: Uint8Array;
+  /** Length-tracking: follows the data buffer when any thread grows it. */
+  private readonly bytes: Uint8Array;
+  private readonly dataBuffer: SharedArrayBuffer;
 
-  constructor(readonly shared: SharedArrayBuffer) {
-    if (!shared.growable || shared.maxByteLength < DATA_AT + IO_DATA_MAX) throw new Error('io slot buffer must be a growable SharedArrayBuffer');
-    this.i32 = new Int32Array(shared, 0, CELLS);
-    this.f64 = new Float64Array(shared, F64_BASE, F64_CELLS);
-    this.u8 = new Uint8Array(shared);
+  constructor(readonly shared: IoShare) {
+    const { control, data } = shared;
+    if (control.byteLength !== CONTROL_BYTES) throw new Error(`io slot control buffer must be ${CONTROL_BYTES} bytes`);
+    if (!data.growable || data.maxByteLength < IO_DATA_MAX) throw new Error('io slot data buffer must be a growable SharedArrayBuffer');
+    this.i32 = new Int32Array(control, 0, CELLS);
+    this.f64 = new Float64Array(control, F64_BASE, F64_CELLS);
+    this.u8 = new Uint8Array(control);
+    this.bytes = new Uint8Array(data);
+    this.dataBuffer = data;
   }
 
   static create(): IoSlot {
-    return new IoSlot(new SharedArrayBuffer(DATA_AT + INITIAL_DATA, { maxByteLength: DATA_AT + IO_DATA_MAX }));
+    return new IoSlot({ control: new SharedArrayBuffer(CONTROL_BYTES), data: new SharedArrayBuffer(INITIAL_DATA, { maxByteLength: IO_DATA_MAX }) });
   }
 
   get state(): number {
@@ -83,15 +105,33 @@ export class IoSlot {
   }
 
   private room(bytes: number): void {
-    if (this.shared.byteLength < DATA_AT + bytes) this.shared.grow(DATA_AT + bytes);
+    if (this.dataBuffer.byteLength < bytes) this.dataBuffer.grow(bytes);
   }
 
-  /** Submit a SCSI command (caller checked the slot is idle and the sizes are within the maxima). */
-  submitScsi(cdb: Uint8Array, dataOut: Uint8Array, dataInLength: number, packId: number, replyLen: number): void {
+  get serial(): number {
+    return this.i32[Cell.SERIAL]!;
+  }
+
+  /** The job that submitted the outstanding command (0: none or not a pool job). */
+  get owner(): number {
+    return this.i32[Cell.OWNER]!;
+  }
+
+  /** Win the idle slot for a new command; false (EBUSY) when something is outstanding or unread. */
+  private begin(owner: number): boolean {
+    if (Atomics.compareExchange(this.i32, Cell.STATE, IoState.IDLE, IoState.FILLING) !== IoState.IDLE) return false;
+    this.i32[Cell.OWNER] = owner;
+    this.i32[Cell.SERIAL] = (this.i32[Cell.SERIAL]! + 1) | 0;
+    return true;
+  }
+
+  /** Submit a SCSI command (sizes within the maxima); false when the slot is not idle. */
+  submitScsi(cdb: Uint8Array, dataOut: Uint8Array, dataInLength: number, packId: number, replyLen: number, owner = 0): boolean {
+    if (!this.begin(owner)) return false;
     const c = this.i32;
     this.room(Math.max(dataOut.length, dataInLength));
     this.u8.set(cdb, CDB_AT);
-    this.u8.set(dataOut, DATA_AT);
+    if (dataOut.length > 0) this.bytes.set(dataOut, 0);
     c[Cell.KIND] = IoKind.SCSI;
     c[Cell.CDB_LEN] = cdb.length;
     c[Cell.DATA_OUT_LEN] = dataOut.length;
@@ -99,15 +139,18 @@ export class IoSlot {
     c[Cell.PACK_ID] = packId;
     c[Cell.REPLY_LEN] = replyLen;
     this.submitted();
+    return true;
   }
 
-  /** Submit a plain read of `length` bytes at byte `offset`. */
-  submitRead(offset: number, length: number): void {
+  /** Submit a plain read of `length` bytes at byte `offset`; false when the slot is not idle. */
+  submitRead(offset: number, length: number, owner = 0): boolean {
+    if (!this.begin(owner)) return false;
     this.room(length);
     this.i32[Cell.KIND] = IoKind.READ;
     this.i32[Cell.READ_LENGTH] = length;
     this.f64[F64.READ_OFFSET] = offset;
     this.submitted();
+    return true;
   }
 
   private submitted(): void {
@@ -124,9 +167,14 @@ export class IoSlot {
     const c = this.i32;
     return {
       cdb: this.u8.subarray(CDB_AT, CDB_AT + c[Cell.CDB_LEN]!),
-      dataOut: this.u8.subarray(DATA_AT, DATA_AT + c[Cell.DATA_OUT_LEN]!),
+      dataOut: this.bytes.subarray(0, c[Cell.DATA_OUT_LEN]!),
       dataInLength: c[Cell.DATA_IN_LEN]!,
     };
+  }
+
+  /** Byte `i` of the outstanding command's CDB, without making views (a backend's hot path). */
+  cdbByte(i: number): number {
+    return this.u8[CDB_AT + i]!;
   }
 
   get readOffset(): number {
@@ -155,8 +203,9 @@ export class IoSlot {
     const c = this.i32;
     const data = Math.min(outcome.dataIn.length, c[Cell.DATA_IN_LEN]!);
     const sense = Math.min(outcome.sense.length, IO_SENSE_MAX);
-    this.u8.set(outcome.sense.subarray(0, sense), SENSE_AT);
-    this.u8.set(outcome.dataIn.subarray(0, data), DATA_AT);
+    // Most answers carry neither: no views made for them.
+    if (sense > 0) this.u8.set(outcome.sense.subarray(0, sense), SENSE_AT);
+    if (data > 0) this.bytes.set(outcome.dataIn.subarray(0, data), 0);
     c[Cell.ERRNO] = 0;
     c[Cell.STATUS] = outcome.status;
     c[Cell.HOST] = outcome.hostStatus;
@@ -168,7 +217,7 @@ export class IoSlot {
   /** Write the data of a plain read (at most the length asked for). */
   stageData(data: Uint8Array): void {
     const n = Math.min(data.length, this.readLength);
-    this.u8.set(data.subarray(0, n), DATA_AT);
+    this.bytes.set(data.subarray(0, n), 0);
     this.i32[Cell.ERRNO] = 0;
     this.i32[Cell.DATA_LEN] = n;
   }
@@ -211,12 +260,19 @@ export class IoSlot {
   get sense(): Uint8Array {
     return this.u8.subarray(SENSE_AT, SENSE_AT + this.i32[Cell.SENSE_LEN]!);
   }
+  get senseLength(): number {
+    return this.i32[Cell.SENSE_LEN]!;
+  }
   get data(): Uint8Array {
-    return this.u8.subarray(DATA_AT, DATA_AT + this.i32[Cell.DATA_LEN]!);
+    return this.bytes.subarray(0, this.i32[Cell.DATA_LEN]!);
+  }
+  get dataLength(): number {
+    return this.i32[Cell.DATA_LEN]!;
   }
 
   /** The reply was read (or is discarded): the device may take the next command. */
   release(): void {
+    this.i32[Cell.OWNER] = 0;
     Atomics.store(this.i32, Cell.STATE, IoState.IDLE);
   }
 

@@ -249,10 +249,12 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
         removed++;
       }
     }
-    for (const p of [...this.paths.values()]) {
-      const name = p.fromConfig ? wanted.get(p.spec)! : p.checkerName;
-      if (name !== p.checkerName) await this.rebind(p, name);
-    }
+    await Promise.all(
+      [...this.paths.values()].map((p) => {
+        const name = p.fromConfig ? wanted.get(p.spec)! : p.checkerName;
+        return name === p.checkerName ? undefined : this.rebind(p, name);
+      }),
+    );
     await this.followCurrent();
     for (const [spec, name] of wanted) {
       if (!this.paths.has(spec)) {
@@ -283,11 +285,14 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     return version;
   }
 
-  /** Move every path bound to a class that is no longer the current version of its name onto the current one. */
+  /**
+   * Move every path bound to a class that is no longer the current version of its name onto the current
+   * one. The new bindings' pc_init calls run at once, not one after another: an init that waits on a
+   * hung device costs checker_timeout once, not once per path.
+   */
   private async followCurrent(): Promise<void> {
-    for (const p of [...this.paths.values()]) {
-      if (this.paths.get(p.spec) === p && p.checker.cls !== this.host.registry.current(p.checkerName)) await this.rebind(p, p.checkerName);
-    }
+    const stale = [...this.paths.values()].filter((p) => p.checker.cls !== this.host.registry.current(p.checkerName));
+    await Promise.all(stale.map((p) => this.rebind(p, p.checkerName)));
   }
 
   /** Bind a path's device to a checker: pc_init runs on a worker, within checker_timeout. */

@@ -4,9 +4,11 @@ import { ringMask } from './ring-mask.js';
 export const DONE_FIELDS = 4;
 /**
  * Field order of a completion record: job id, how the call ended, the plugin's raw result (for
- * BAD_WAIT the fd it waited on; for PARKED the device it waits for), 1 if past its deadline.
+ * BAD_WAIT the fd it waited on), 1 if past its deadline.
  */
 export const Done = { ID: 0, KIND: 1, RAW: 2, LATE: 3 } as const;
+/** RAW of a metadata read's RETURNED record: its report is on the worker's port. Not a check result (bit 31). */
+export const METADATA_POSTED = 0x80000000 | 0;
 /** How a job's call ended on a worker. PARKED: it waits for a device; the job goes on later. */
 export const DoneKind = { RETURNED: 0, TRAPPED: 1, STALE: 2, EXPIRED: 3, PARKED: 4, BAD_WAIT: 5 } as const;
 

@@ -4,7 +4,7 @@ import type { Device } from '../backends/device.js';
 import { IoState } from '../backends/io-slot.js';
 import { DeviceNamespace } from '../shim/device-namespace.js';
 import { ContextField, CONTEXT_FIELDS } from './context-layout.js';
-import { DoneKind, DoneRing } from './done-ring.js';
+import { DoneKind, DoneRing, METADATA_POSTED } from './done-ring.js';
 import { Job, JOB_FIELDS, JobKind, JobQueue } from './job-queue.js';
 import { readMetadata } from './read-metadata.js';
 import { PluginInstance } from './plugin-instance.js';
@@ -16,7 +16,8 @@ import { KILLED, PoolCell, WorkerCell, type ClassLayout, type ControlMessage, ty
  * reports to its completion ring. A job names only a class id, a context handle and which call; the
  * context pointer, scratch and device fd are this thread's, looked up here; a stale generation is
  * refused. A call that waits for a device (`WAIT | fd`, docs/ABI.md) is reported PARKED and this
- * thread moves on: the only Atomics.wait here is the idle wait for jobs.
+ * thread moves on: no device wait happens here. Besides the idle wait for jobs, a worker waits only
+ * when the main thread has condemned it (to be terminated) or has not drained its full completion ring.
  */
 const init = workerData as WorkerInit;
 const jobs = new JobQueue(init.jobs, init.jobCapacity);
@@ -81,7 +82,7 @@ function fdFor(c: WorkerClass, instance: PluginInstance, deviceId: number): numb
     if (!devices.has(deviceId)) drainControl();
     const device = devices.get(deviceId);
     if (device === undefined) return -1;
-    fd = instance.shim.fds.openDevice(device, true, deviceId);
+    fd = instance.shim.fds.openDevice(device);
     c.fds.set(deviceId, fd);
   }
   return fd;
@@ -146,18 +147,28 @@ function execute(id: number): void {
   const fd = fdFor(c, instance, deviceId);
   const scratch = layout.scratchBase + init.scratchRegion * layout.scratchStride;
   let raw: number;
+  instance.shim.owner = id;
   try {
     raw = kind === JobKind.CHECK ? x.pc_check(ctx, fd, scratch) : kind === JobKind.PENDING ? x.pc_pending(ctx, fd, scratch) : x.pc_init(ctx, fd, scratch);
-    // A wait on an fd that is readable already goes on here, within the deadline.
+    // A wait on an fd that is readable already goes on here, within the deadline. Only a command of
+    // this job counts: the device's slot is shared with the path's other bindings.
+    let unread = 0;
     while ((raw & WAIT_MASK) !== 0 && at > performance.now()) {
       const entry = (raw & 0xffff) === fd ? instance.shim.fds.get(fd) : undefined;
-      const state = entry?.kind === 'device' ? entry.device.io.state : IoState.IDLE;
-      if (state === IoState.IDLE) return finish(id, DoneKind.BAD_WAIT, raw & 0xffff, 0);
-      if (state !== IoState.COMPLETE) return finish(id, DoneKind.PARKED, deviceId, 0);
+      const io = entry?.kind === 'device' ? entry.device.io : null;
+      const state = io === null || io.owner !== id ? IoState.IDLE : io.state;
+      // Waiting on nothing, or again on a reply it left unread: it would wait for good.
+      if (state === IoState.IDLE || state === IoState.FILLING || (state === IoState.COMPLETE && io!.serial === unread)) {
+        return finish(id, DoneKind.BAD_WAIT, raw & 0xffff, 0);
+      }
+      if (state !== IoState.COMPLETE) return finish(id, DoneKind.PARKED, 0, 0);
+      unread = io!.serial;
       raw = x.pc_pending(ctx, fd, scratch);
     }
   } catch (e) {
     return trapped(id, trapReason(e), late(at));
+  } finally {
+    instance.shim.owner = 0;
   }
   finish(id, DoneKind.RETURNED, raw, late(at));
 }
@@ -175,7 +186,7 @@ function probe(id: number, instance: PluginInstance, at: number): void {
     return trapped(id, trapReason(e), late(at));
   }
   init.port.postMessage({ op: 'metadata', job: id, metadata });
-  finish(id, DoneKind.RETURNED, 0, late(at));
+  finish(id, DoneKind.RETURNED, METADATA_POSTED, late(at));
 }
 
 /**

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { Device } from '../backends/device.js';
 import { IoState } from '../backends/io-slot.js';
-import { Done, DONE_FIELDS, DoneKind, DoneRing } from './done-ring.js';
+import { Done, DONE_FIELDS, DoneKind, DoneRing, METADATA_POSTED } from './done-ring.js';
 import { Job, JOB_FIELDS, JobKind, JobQueue } from './job-queue.js';
 import {
   KILLED,
@@ -37,8 +37,7 @@ export type JobEnd = { ms: number } & (
   | { readonly kind: 'bad-wait'; readonly fd: number }
   | { readonly kind: 'terminated'; readonly reason: string }
 );
-/** A JobEnd before end() has stamped its time (callers write ms: 0). */
-type EndBody = JobEnd;
+
 
 export interface JobListener {
   /** The job's deadline passed and it has not ended (it may still be queued or running). */
@@ -133,8 +132,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
   private readonly classes = new Map<number, ClassDescriptor>();
   private readonly layouts = new Map<number, ClassLayout>();
   private readonly devices = new Map<number, PoolDevice>();
-  /** Parked jobs by the device they wait for. */
-  private readonly parkedOn = new Map<number, number>();
+  /** Jobs waiting for their device. */
+  private parked = 0;
   /** Jobs the shared queue had no room for, oldest first: pushed as workers free room. */
   private readonly backlog: Float64Array[] = [];
   private readonly record = new Float64Array(JOB_FIELDS);
@@ -179,7 +178,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
   }
 
   addDevice(id: number, device: Device): void {
-    this.devices.set(id, { device, done: () => this.deviceDone(id, device) });
+    this.devices.set(id, { device, done: () => this.deviceDone(device) });
     this.broadcast({ op: 'device', id, share: device.share() });
   }
 
@@ -246,7 +245,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
       replaced: this.replaced,
       queued: this.jobs.length + this.backlog.length,
       inFlight: this.inFlight.size,
-      parked: this.parkedOn.size,
+      parked: this.parked,
     };
   }
 
@@ -352,25 +351,28 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     }
   }
 
-  private end(id: number, body: EndBody): void {
+  /** End job `id`; `body.ms` (callers write 0) is stamped here. */
+  private end(id: number, body: JobEnd): void {
     const e = this.inFlight.get(id);
     if (e === undefined) return;
     this.inFlight.delete(id);
-    if (e.parked) this.unpark(id, e);
-    this.settleIo(e.deviceId, body.kind === 'terminated');
+    if (e.parked) this.unpark(e);
+    this.settleIo(id, e.deviceId, body.kind === 'terminated');
     body.ms = performance.now() - e.started;
     e.listener.ended(body);
   }
 
   /**
-   * A job ended: what it left on its device. An unread reply is discarded; a command it submitted but
+   * Job `id` ended: what it left on its device. An unread reply is discarded; a command it submitted but
    * did not wait for still goes to the device (its reply is discarded when it comes), unless the
-   * thread that submitted it died before the device took it.
+   * thread that submitted it died before the device took it. A command of another job (another binding
+   * of the same device) is not this job's to settle.
    */
-  private settleIo(deviceId: number, threadLost: boolean): void {
+  private settleIo(id: number, deviceId: number, threadLost: boolean): void {
     const d = this.devices.get(deviceId);
     if (d === undefined) return;
     const io = d.device.io;
+    if (io.owner !== id) return;
     const state = io.state;
     if (state === IoState.COMPLETE || (state === IoState.SUBMITTED && threadLost)) io.release();
     else if (state === IoState.SUBMITTED) this.startIo(d);
@@ -387,33 +389,37 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     }
   }
 
-  /** A device completed the command it had started: resume the job parked on it, or discard a late reply. */
-  private deviceDone(deviceId: number, device: Device): void {
-    const id = this.parkedOn.get(deviceId);
-    const e = id === undefined ? undefined : this.inFlight.get(id);
-    if (id === undefined || e === undefined) {
+  /**
+   * A device completed the command it had started: resume the job that submitted it if that job is
+   * parked, or discard the reply (its job ended: abandoned at its deadline, or it did not wait).
+   */
+  private deviceDone(device: Device): void {
+    const id = device.io.owner;
+    const e = this.inFlight.get(id);
+    if (e === undefined || !e.parked) {
       device.io.release();
       return;
     }
-    this.unpark(id, e);
+    this.unpark(e);
     this.enqueue(id, JobKind.PENDING, e.classId, e.slot, e.gen, e.deadline);
   }
 
   private park(id: number, e: InFlight): void {
     const d = this.devices.get(e.deviceId);
     if (d === undefined) return this.end(id, { ms: 0, kind: 'stale' });
+    const io = d.device.io;
+    // The worker checked the command was this job's; a late job is given up at once.
+    if (e.late) return this.end(id, { ms: 0, kind: 'abandoned' });
     e.parked = true;
-    this.parkedOn.set(e.deviceId, id);
-    const state = d.device.io.state;
+    this.parked++;
     // Answered between the plugin's read and now: go on at once. Otherwise the device's I/O side finishes it.
-    if (state === IoState.COMPLETE) d.done();
-    else if (state === IoState.SUBMITTED) this.startIo(d);
-    if (e.late && e.parked) this.end(id, { ms: 0, kind: 'abandoned' });
+    if (io.state === IoState.COMPLETE) d.done();
+    else if (io.state === IoState.SUBMITTED) this.startIo(d);
   }
 
-  private unpark(id: number, e: InFlight): void {
+  private unpark(e: InFlight): void {
     e.parked = false;
-    if (this.parkedOn.get(e.deviceId) === id) this.parkedOn.delete(e.deviceId);
+    this.parked--;
   }
 
   private drain(w: PoolWorker): void {
@@ -424,7 +430,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
       switch (r[Done.KIND]) {
         case DoneKind.RETURNED: {
           const end: JobEnd = { ms: 0, kind: 'returned', raw: r[Done.RAW]!, late };
-          if (this.inFlight.get(id)?.kind === JobKind.PROBE) {
+          // Only a metadata read posts a report with a return: checks never do.
+          if (r[Done.RAW] === METADATA_POSTED) {
             const metadata = this.report(w, id, 'metadata')?.metadata;
             if (metadata !== undefined) end.metadata = metadata;
           }

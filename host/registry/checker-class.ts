@@ -7,7 +7,7 @@ import { ContextTable, type ContextHandle } from './context-table.js';
 import { LoadError } from './load-error.js';
 import { MemoryLayout } from './memory-layout.js';
 import { RefCount } from './refcount.js';
-import type { ValidatedModule } from './validate-module.js';
+import { missingExports, type ValidatedModule } from './validate-module.js';
 
 const MAX_CTX_SIZE = 65536;
 const MAX_SCRATCH_SIZE = 65536;
@@ -61,6 +61,7 @@ export class CheckerClass {
     if (metadata.abiVersion !== ABI_VERSION) {
       throw new LoadError('abi-version', `${origin}: plugin ABI version ${String(metadata.abiVersion)}, this host implements version ${ABI_VERSION} (rebuild the checker against the v2 SDK)`);
     }
+    if (validated.missing.length > 0) throw new LoadError('missing-export', missingExports(origin, validated.missing));
     const name = metadata.name;
     if (name === null || !CHECKER_NAME.test(name)) {
       throw new LoadError('bad-export', `${origin}: pc_name must be 1-32 characters of a-z, 0-9, '_' or '-', got ${JSON.stringify(name)}`);

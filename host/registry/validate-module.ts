@@ -29,6 +29,8 @@ export interface ValidatedModule {
   readonly bytes: number;
   readonly memory: MemoryLimits;
   readonly dataEnd: number;
+  /** Required exports it lacks: refused after its ABI version has been read. */
+  readonly missing: readonly string[];
 }
 
 /**
@@ -83,8 +85,10 @@ export async function validateModule(bytes: Uint8Array<ArrayBuffer>, origin: str
 
   const exports = new Map(WebAssembly.Module.exports(module).map((e) => [e.name, e.kind]));
   const missing = REQUIRED_EXPORTS.filter((name) => !exports.has(name));
-  if (missing.length > 0) {
-    throw new LoadError('missing-export', `${origin}: missing export${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  // With a version to read, the version speaks first (a v1 checker lacks pc_pending): the class
+  // refuses the module once a worker has read it.
+  if (missing.length > 0 && exports.get('pc_abi_version') !== 'function') {
+    throw new LoadError('missing-export', missingExports(origin, missing));
   }
   for (const name of [...REQUIRED_EXPORTS, ...OPTIONAL_EXPORTS]) {
     const kind = exports.get(name);
@@ -97,5 +101,10 @@ export async function validateModule(bytes: Uint8Array<ArrayBuffer>, origin: str
     bytes: bytes.length,
     memory: lim,
     dataEnd: facts.dataEnd,
+    missing,
   };
+}
+
+export function missingExports(origin: string, missing: readonly string[]): string {
+  return `${origin}: missing export${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
 }

@@ -4,7 +4,7 @@ import { SgChannel } from './sg-channel.js';
 export type FdEntry =
   | { readonly kind: 'stdio'; readonly fd: 0 | 1 | 2 }
   | { readonly kind: 'dir'; readonly name: string }
-  | { readonly kind: 'device'; readonly device: Device; readonly channel: SgChannel; readonly hostOwned: boolean; readonly deviceId: number };
+  | { readonly kind: 'device'; readonly device: Device; readonly channel: SgChannel; readonly hostOwned: boolean };
 
 /** fd 3 is the device namespace, preopened; device fds are handed out from here on. */
 export const PREOPEN_FD = 3;
@@ -29,13 +29,12 @@ export class FdTable {
 
   /**
    * Open a device. `hostOwned`: the host opened it for a path and hands it to every check; the plugin
-   * may not close it (a closed number would be reused for another path's device). `deviceId` is the
-   * host-wide id of a host-owned device: what a parked check waits on.
+   * may not close it (a closed number would be reused for another path's device).
    */
-  openDevice(device: Device, hostOwned = true, deviceId = 0): number {
+  openDevice(device: Device, hostOwned = true): number {
     let fd = this.lowestFree;
     while (this.entries.has(fd)) fd++;
-    this.entries.set(fd, { kind: 'device', device, channel: new SgChannel(device), hostOwned, deviceId });
+    this.entries.set(fd, { kind: 'device', device, channel: new SgChannel(device), hostOwned });
     this.lowestFree = fd + 1;
     return fd;
   }

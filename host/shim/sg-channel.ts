@@ -45,8 +45,11 @@ export class SgChannel {
     return this.device.io.busy;
   }
 
-  /** Submit a request frame of `length` bytes already written into requestBuffer(); returns a WASI errno. */
-  submit(length: number): number {
+  /**
+   * Submit a request frame of `length` bytes already written into requestBuffer(), on behalf of pool
+   * job `owner`; returns a WASI errno.
+   */
+  submit(length: number, owner: number): number {
     const io = this.device.io;
     if (io.busy) return Errno.BUSY;
     if (length < SG_HEADER_SIZE + 1 || length > this.request.length) return Errno.INVAL;
@@ -55,13 +58,16 @@ export class SgChannel {
     const flags = this.requestView.getUint32(SgOffset.FLAGS, true);
     const cdbLen = cdbLength(this.request[SG_HEADER_SIZE]!, unpackStatusWord(flags).twelveByte);
     if (length < SG_HEADER_SIZE + cdbLen || length - SG_HEADER_SIZE - cdbLen > IO_DATA_MAX) return Errno.INVAL;
-    io.submitScsi(
+    const won = io.submitScsi(
       this.request.subarray(SG_HEADER_SIZE, SG_HEADER_SIZE + cdbLen),
       this.request.subarray(SG_HEADER_SIZE + cdbLen, length),
       replyLen - SG_HEADER_SIZE,
       this.requestView.getInt32(SgOffset.PACK_ID, true),
       replyLen,
+      owner,
     );
+    // Another fd of the device got there first.
+    if (!won) return Errno.BUSY;
     this.device.submitted();
     return Errno.SUCCESS;
   }
@@ -76,13 +82,13 @@ export class SgChannel {
       io.release();
       return { errno, length: 0 };
     }
-    const data = io.data;
-    const sense = io.sense.subarray(0, SG_SENSE_SIZE);
-    if (this.reply.length < SG_HEADER_SIZE + data.length) {
-      this.reply = new Uint8Array(SG_HEADER_SIZE + data.length);
+    const dataLength = io.dataLength;
+    const senseLength = Math.min(io.senseLength, SG_SENSE_SIZE);
+    if (this.reply.length < SG_HEADER_SIZE + dataLength) {
+      this.reply = new Uint8Array(SG_HEADER_SIZE + dataLength);
       this.replyView = new DataView(this.reply.buffer);
     }
-    const driver = io.driverStatus | (sense.length > 0 ? DRIVER_SENSE : 0);
+    const driver = io.driverStatus | (senseLength > 0 ? DRIVER_SENSE : 0);
     const v = this.replyView;
     this.reply.fill(0, 0, SG_HEADER_SIZE);
     // Linux's sg v2 reply carries reply_len in pack_len too ("old, strange behaviour" in sg.c).
@@ -91,9 +97,10 @@ export class SgChannel {
     v.setInt32(SgOffset.PACK_ID, io.packId, true);
     v.setInt32(SgOffset.RESULT, 0, true);
     v.setUint32(SgOffset.FLAGS, packStatusWord(io.status, io.hostStatus, driver), true);
-    this.reply.set(sense, SgOffset.SENSE);
-    this.reply.set(data, SG_HEADER_SIZE);
-    const length = SG_HEADER_SIZE + data.length;
+    // Views only for bytes there are: a healthy TUR reply has neither sense nor data.
+    if (senseLength > 0) this.reply.set(io.sense.subarray(0, senseLength), SgOffset.SENSE);
+    if (dataLength > 0) this.reply.set(io.data, SG_HEADER_SIZE);
+    const length = SG_HEADER_SIZE + dataLength;
     io.release();
     return { errno: Errno.SUCCESS, length };
   }

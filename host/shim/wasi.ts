@@ -51,6 +51,8 @@ export const SUPPORTED_WASI = [
  */
 export class WasiShim {
   readonly fds = new FdTable(NAMESPACE_DIR);
+  /** The pool job the current plugin call runs for: recorded as the owner of a command it submits. */
+  owner = 0;
   private readonly dirName = Buffer.from(NAMESPACE_DIR);
   /** Total length of the iovecs ioEntry() last validated (a field, so the check allocates nothing). */
   private ioTotal = 0;
@@ -178,7 +180,7 @@ export class WasiShim {
     if (entry.channel.busy) return Errno.BUSY;
     if (length > SG_MAX_FRAME) return Errno.INVAL;
     gather(this.mem, iovs, count, entry.channel.requestBuffer(length));
-    const errno = entry.channel.submit(length);
+    const errno = entry.channel.submit(length, this.owner);
     if (errno !== Errno.SUCCESS) return errno;
     this.mem.setU32(out, length);
     return Errno.SUCCESS;
@@ -209,7 +211,7 @@ export class WasiShim {
     if (io.state === IoState.IDLE) {
       // Not wholly inside the device: refused before it reaches the target.
       if (length > IO_DATA_MAX || at + length > device.blockCount * device.blockSize) return Errno.INVAL;
-      io.submitRead(at, length);
+      if (!io.submitRead(at, length, this.owner)) return Errno.BUSY;
       device.submitted();
     } else if (io.kind !== IoKind.READ || io.readOffset !== at || io.readLength !== length) {
       return Errno.BUSY;

@@ -58,3 +58,57 @@ describe('a parked check resumes on whichever worker is free', () => {
     expect(maxParked).toBeGreaterThan(50);
   });
 });
+
+/** Keep the main thread busy, so completions of several jobs queue up and are handled in one drain. */
+function spin(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until);
+}
+
+describe('bindings of one device (a path across a hot reload) share its command slot', () => {
+  it("the old binding's pc_free ending does not settle the new binding's outstanding command", async () => {
+    const { h, registry, runner } = await host({ size: 1 });
+    open.push(h);
+    await registry.load(TUR);
+    const device = sim('sim:slow?latency=200');
+    const old = await registry.bind('tur', device);
+    await registry.load(TUR);
+    const now = await registry.bind('tur', device);
+    registry.unbind(old);
+    const check = runner.check(now, 1500);
+    await new Promise((r) => setImmediate(r));
+    spin(100);
+    expect(await check).toMatchObject({ state: 'up' });
+  });
+
+  it("the new binding's pc_init ending does not settle the old binding's outstanding command", async () => {
+    const { h, registry, runner } = await host({ size: 1 });
+    open.push(h);
+    await registry.load(TUR);
+    const device = sim('sim:slow?latency=200');
+    const old = await registry.bind('tur', device);
+    await registry.load(TUR);
+    const rebind = registry.bind('tur', device);
+    const check = runner.check(old, 1500);
+    await new Promise((r) => setImmediate(r));
+    spin(100);
+    expect(await check).toMatchObject({ state: 'up' });
+    await rebind;
+  });
+
+  it('binding and unbinding beside a running check never takes its reply (bounded: 1,000 rounds)', async () => {
+    const { h, registry, runner } = await host({ size: 2 });
+    open.push(h);
+    await registry.load(TUR);
+    const device = sim('sim:ok');
+    const path = await registry.bind('tur', device);
+    const seen = new Map<string, number>();
+    const t0 = Date.now();
+    for (let i = 0; i < 1000 && Date.now() - t0 < 20_000; i++) {
+      const [r, other] = await Promise.all([runner.check(path, 1000), registry.bind('tur', device)]);
+      registry.unbind(other);
+      seen.set(`${r.state}: ${r.message}`, (seen.get(`${r.state}: ${r.message}`) ?? 0) + 1);
+    }
+    expect([...seen.keys()]).toEqual(['up: tur checker reports path is up']);
+  });
+});

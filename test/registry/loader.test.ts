@@ -61,6 +61,15 @@ describe('loader rejects bad modules with one clear line', () => {
     expect(e.message).toMatch(/^m\.wasm: invalid WebAssembly module: .+/);
   });
 
+  it('a real v1 checker (no pc_pending, one-argument pc_init) is refused for its version, not for a missing export', async () => {
+    const v1 = fakePlugin({ abi: 1, omit: ['pc_pending', 'pc_init'], extra: '(func (export "pc_init") (param $ctx i32) (result i32) (i32.const 0))' });
+    const e = await refusal(v1);
+    expect(e.code).toBe('abi-version');
+    expect(e.message).toBe('m.wasm: plugin ABI version 1, this host implements version 2 (rebuild the checker against the v2 SDK)');
+    // Without a version to read, the missing exports are named at once.
+    expect((await refusal(fakePlugin({ omit: ['pc_abi_version', 'pc_pending'] }))).message).toBe('m.wasm: missing exports pc_abi_version, pc_pending');
+  });
+
   it('wrong ABI version: v1 (blocking checks) is refused with what to do about it', async () => {
     for (const abi of [1, 3]) {
       const e = await refusal(fakePlugin({ abi }));

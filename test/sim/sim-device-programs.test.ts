@@ -120,7 +120,8 @@ describe('shared state', () => {
     const share = SimDevice.fromSpec('sim:ok').share();
     expect(() => SimDevice.fromShared({ ...share, spec: 'sim:nope' })).toThrow(SimSpecError);
     expect(() => SimDevice.fromShared({ ...share, shared: new SharedArrayBuffer(8) })).toThrow(/sim device state must be \d+ bytes, got 8/);
-    expect(() => SimDevice.fromShared({ ...share, io: new SharedArrayBuffer(share.io.byteLength) })).toThrow('io slot buffer must be a growable SharedArrayBuffer');
+    expect(() => SimDevice.fromShared({ ...share, io: { ...share.io, data: new SharedArrayBuffer(share.io.data.byteLength) } })).toThrow('io slot data buffer must be a growable SharedArrayBuffer');
+    expect(() => SimDevice.fromShared({ ...share, io: { ...share.io, control: new SharedArrayBuffer(8) } })).toThrow(/io slot control buffer must be \d+ bytes/);
   });
 
   it('devices made from the same spec are independent, command slots too', () => {

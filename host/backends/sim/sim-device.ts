@@ -215,9 +215,8 @@ export class SimDevice implements Device {
       if (!isGood(answer)) return io.stageFailure(answer.readErrno);
       return io.stageData(blockPattern(io.readOffset, io.readLength));
     }
-    const cdb = io.command().cdb;
-    if (cdb[0] === INQUIRY && isGood(answer)) {
-      if ((cdb[1]! & EVPD) !== 0) return io.stage(outcomeOf(INVALID_FIELD_IN_CDB, sense));
+    if (io.cdbByte(0) === INQUIRY && isGood(answer)) {
+      if ((io.cdbByte(1) & EVPD) !== 0) return io.stage(outcomeOf(INVALID_FIELD_IN_CDB, sense));
       return io.stage({ ...outcomeOf(answer, sense), dataIn: inquiryData(SCENARIOS[scenario]!.name) });
     }
     io.stage(outcomeOf(answer, sense));
