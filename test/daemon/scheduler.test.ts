@@ -266,9 +266,34 @@ describe('Scheduler: many paths, one timer', () => {
     s.stop();
   });
 
+  it('paths due a few ms apart are checked in shared ticks, never late and at most 10 ms early', async () => {
+    const f = scripted(() => 'down');
+    const s = new Scheduler(opts(1, 1), f.check, () => {});
+    s.start();
+    for (let i = 0; i < 50; i++) {
+      await advanceTo(i * 3);
+      s.add(`p${i}`);
+    }
+    await advanceTo(5000);
+    const ticks = (t0: number, t1: number) => new Set([...Array(50).keys()].flatMap((i) => f.times(`p${i}`).filter((t) => t >= t0 && t < t1)));
+    // Added one by one over 150 ms, the 50 paths are checked in ticks that each take the paths due in
+    // the next 10 ms: at most one tick per 10 ms of spread (16, with the edges), not one per path.
+    expect(ticks(4000, 5000).size).toBeLessThanOrEqual(16);
+    expect(ticks(4000, 5000).size).toBeGreaterThan(1);
+    for (let i = 0; i < 50; i++) {
+      const times = f.times(`p${i}`);
+      for (let k = 1; k < times.length; k++) {
+        expect(times[k]! - times[k - 1]!).toBeGreaterThanOrEqual(990);
+        expect(times[k]! - times[k - 1]!).toBeLessThanOrEqual(1000);
+      }
+    }
+    s.stop();
+  });
+
   it('removing waiting paths (earliest included) keeps the others on schedule', async () => {
     const f = scripted(() => 'down');
-    const s = new Scheduler(opts(1, 4), f.check, () => {});
+    // No batching: this test times each path to the ms.
+    const s = new Scheduler({ ...opts(1, 4), batchMs: 0 }, f.check, () => {});
     s.start();
     for (let i = 0; i < 100; i++) {
       await advanceTo(i * 10);

@@ -9,6 +9,8 @@ export interface SchedulerOptions {
   maxPollingInterval: number;
   /** checker_timeout: how long one check may take; passed to the check function in ms. */
   checkerTimeout: number;
+  /** Paths due within this many ms of a tick are checked in it (default 10; see scheduler.ts). */
+  batchMs?: number;
 }
 
 /** One path as the scheduler keeps it. Times are ms since the epoch (the scheduler's clock). */

@@ -21,6 +21,13 @@ export interface Clock {
 
 /** setTimeout's largest delay; a later due time is reached in more than one wake. */
 const MAX_DELAY_MS = 0x7fffffff;
+/**
+ * Paths due within this many ms of a tick are dispatched in that tick (SchedulerOptions.batchMs). Due
+ * times are set from the tick's time, so paths that start apart (bound one by one at start-up, added
+ * later) fall into shared ticks, as multipathd checks on its one-second tick: one wake of the workers
+ * for many checks instead of one per check. A check is at most this much early.
+ */
+const BATCH_MS = 10;
 
 interface Entry {
   readonly path: ScheduledPath;
@@ -192,7 +199,8 @@ export class Scheduler {
   private readonly tick = (): void => {
     this.timer = null;
     const now = this.clock.now();
-    for (let top = this.heap.peek(); this.running && top !== undefined && top.due <= now; top = this.heap.peek()) {
+    const horizon = now + (this.opts.batchMs ?? BATCH_MS);
+    for (let top = this.heap.peek(); this.running && top !== undefined && top.due <= horizon; top = this.heap.peek()) {
       this.heap.pop();
       top.handle = null;
       this.dispatch(top, now);
