@@ -7,10 +7,11 @@ export const DONE_FIELDS = 4;
  * BAD_WAIT the fd it waited on), 1 if past its deadline.
  */
 export const Done = { ID: 0, KIND: 1, RAW: 2, LATE: 3 } as const;
-/** RAW of a metadata read's RETURNED record: its report is on the worker's port. Not a check result (bit 31). */
-export const METADATA_POSTED = 0x80000000 | 0;
-/** How a job's call ended on a worker. PARKED: it waits for a device; the job goes on later. */
-export const DoneKind = { RETURNED: 0, TRAPPED: 1, STALE: 2, EXPIRED: 3, PARKED: 4, BAD_WAIT: 5 } as const;
+/**
+ * How a job's call ended on a worker. PARKED: it waits for a device; the job goes on later.
+ * METADATA: a metadata read returned, its report is on the worker's port.
+ */
+export const DoneKind = { RETURNED: 0, TRAPPED: 1, STALE: 2, EXPIRED: 3, PARKED: 4, BAD_WAIT: 5, METADATA: 6 } as const;
 
 const HEAD = 0;
 const TAIL = 1;

@@ -4,7 +4,7 @@ import type { Device } from '../backends/device.js';
 import { IoState } from '../backends/io-slot.js';
 import { DeviceNamespace } from '../shim/device-namespace.js';
 import { ContextField, CONTEXT_FIELDS } from './context-layout.js';
-import { DoneKind, DoneRing, METADATA_POSTED } from './done-ring.js';
+import { DoneKind, DoneRing } from './done-ring.js';
 import { Job, JOB_FIELDS, JobKind, JobQueue } from './job-queue.js';
 import { readMetadata } from './read-metadata.js';
 import { PluginInstance } from './plugin-instance.js';
@@ -130,6 +130,8 @@ function execute(id: number): void {
   } catch (e) {
     return trapped(id, `cannot instantiate: ${(e as Error).message}`, 0);
   }
+  // Every call, pc_free and the metadata read included, owns what it submits.
+  instance.shim.owner = id;
   if (kind === JobKind.PROBE) return probe(id, instance, at);
   const layout = c.layout!;
   const slot = record[Job.SLOT]!;
@@ -147,12 +149,12 @@ function execute(id: number): void {
   const fd = fdFor(c, instance, deviceId);
   const scratch = layout.scratchBase + init.scratchRegion * layout.scratchStride;
   let raw: number;
-  instance.shim.owner = id;
   try {
     raw = kind === JobKind.CHECK ? x.pc_check(ctx, fd, scratch) : kind === JobKind.PENDING ? x.pc_pending(ctx, fd, scratch) : x.pc_init(ctx, fd, scratch);
     // A wait on an fd that is readable already goes on here, within the deadline. Only a command of
-    // this job counts: the device's slot is shared with the path's other bindings.
-    let unread = 0;
+    // this job counts: the device's slot is shared with the path's other bindings. A continuation
+    // starts with its reply readable: waiting again without reading it would wait for good.
+    let unread = kind === JobKind.PENDING ? serialOf(instance, fd) : null;
     while ((raw & WAIT_MASK) !== 0 && at > performance.now()) {
       const entry = (raw & 0xffff) === fd ? instance.shim.fds.get(fd) : undefined;
       const io = entry?.kind === 'device' ? entry.device.io : null;
@@ -167,10 +169,14 @@ function execute(id: number): void {
     }
   } catch (e) {
     return trapped(id, trapReason(e), late(at));
-  } finally {
-    instance.shim.owner = 0;
   }
   finish(id, DoneKind.RETURNED, raw, late(at));
+}
+
+/** The serial of the command on the device behind `fd` (what a continuation was resumed for). */
+function serialOf(instance: PluginInstance, fd: number): number | null {
+  const entry = instance.shim.fds.get(fd);
+  return entry?.kind === 'device' ? entry.device.io.serial : null;
 }
 
 function late(at: number): number {
@@ -186,7 +192,7 @@ function probe(id: number, instance: PluginInstance, at: number): void {
     return trapped(id, trapReason(e), late(at));
   }
   init.port.postMessage({ op: 'metadata', job: id, metadata });
-  finish(id, DoneKind.RETURNED, METADATA_POSTED, late(at));
+  finish(id, DoneKind.METADATA, 0, late(at));
 }
 
 /**

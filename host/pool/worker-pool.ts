@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { Device } from '../backends/device.js';
 import { IoState } from '../backends/io-slot.js';
-import { Done, DONE_FIELDS, DoneKind, DoneRing, METADATA_POSTED } from './done-ring.js';
+import { Done, DONE_FIELDS, DoneKind, DoneRing } from './done-ring.js';
 import { Job, JOB_FIELDS, JobKind, JobQueue } from './job-queue.js';
 import {
   KILLED,
@@ -89,6 +89,8 @@ interface InFlight {
   late: boolean;
   /** Waiting for its device: no thread holds it. */
   parked: boolean;
+  /** The serial of the command it waits for. */
+  serial: number;
 }
 
 interface PoolDevice {
@@ -197,7 +199,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     const id = this.nextJob;
     this.nextJob = id === 0x7fffffff ? 1 : id + 1;
     const deadline = now() + timeoutMs;
-    this.inFlight.set(id, { listener, kind, classId, slot, gen, deviceId, deadline, started: performance.now(), late: false, parked: false });
+    this.inFlight.set(id, { listener, kind, classId, slot, gen, deviceId, deadline, started: performance.now(), late: false, parked: false, serial: 0 });
     this.enqueue(id, kind, classId, slot, gen, deadline);
     this.watch();
     return true;
@@ -374,7 +376,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     const io = d.device.io;
     if (io.owner !== id) return;
     const state = io.state;
-    if (state === IoState.COMPLETE || (state === IoState.SUBMITTED && threadLost)) io.release();
+    // A thread lost while it wrote the command (FILLING) or before handing it over: nobody will finish it.
+    if (state === IoState.COMPLETE || (threadLost && (state === IoState.SUBMITTED || state === IoState.FILLING))) io.release();
     else if (state === IoState.SUBMITTED) this.startIo(d);
   }
 
@@ -394,10 +397,12 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
    * parked, or discard the reply (its job ended: abandoned at its deadline, or it did not wait).
    */
   private deviceDone(device: Device): void {
-    const id = device.io.owner;
+    const io = device.io;
+    const id = io.owner;
     const e = this.inFlight.get(id);
-    if (e === undefined || !e.parked) {
-      device.io.release();
+    // Job ids wrap: the owner id may by now be another job's, parked on another device or command.
+    if (e === undefined || !e.parked || this.devices.get(e.deviceId)?.device !== device || io.serial !== e.serial) {
+      io.release();
       return;
     }
     this.unpark(e);
@@ -411,6 +416,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     // The worker checked the command was this job's; a late job is given up at once.
     if (e.late) return this.end(id, { ms: 0, kind: 'abandoned' });
     e.parked = true;
+    e.serial = io.serial;
     this.parked++;
     // Answered between the plugin's read and now: go on at once. Otherwise the device's I/O side finishes it.
     if (io.state === IoState.COMPLETE) d.done();
@@ -428,13 +434,13 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
       const id = r[Done.ID]!;
       const late = r[Done.LATE] === 1;
       switch (r[Done.KIND]) {
-        case DoneKind.RETURNED: {
-          const end: JobEnd = { ms: 0, kind: 'returned', raw: r[Done.RAW]!, late };
-          // Only a metadata read posts a report with a return: checks never do.
-          if (r[Done.RAW] === METADATA_POSTED) {
-            const metadata = this.report(w, id, 'metadata')?.metadata;
-            if (metadata !== undefined) end.metadata = metadata;
-          }
+        case DoneKind.RETURNED:
+          this.end(id, { ms: 0, kind: 'returned', raw: r[Done.RAW]!, late });
+          break;
+        case DoneKind.METADATA: {
+          const end: JobEnd = { ms: 0, kind: 'returned', raw: 0, late };
+          const metadata = this.report(w, id, 'metadata')?.metadata;
+          if (metadata !== undefined) end.metadata = metadata;
           this.end(id, end);
           break;
         }

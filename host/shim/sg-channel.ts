@@ -72,10 +72,13 @@ export class SgChannel {
     return Errno.SUCCESS;
   }
 
-  /** The reply of the outstanding command if it is there: EAGAIN while the device has not answered. */
-  read(capacity: number): ReadResult {
+  /**
+   * The reply of the outstanding command if it is there and was submitted for job `owner` (another
+   * binding's reply is not this one's to take): EAGAIN while the device has not answered.
+   */
+  read(capacity: number, owner: number): ReadResult {
     const io = this.device.io;
-    if (io.state !== IoState.COMPLETE || io.kind !== IoKind.SCSI) return { errno: Errno.AGAIN, length: 0 };
+    if (io.state !== IoState.COMPLETE || io.kind !== IoKind.SCSI || io.owner !== owner) return { errno: Errno.AGAIN, length: 0 };
     if (capacity < SG_HEADER_SIZE) return { errno: Errno.INVAL, length: 0 };
     const errno = io.errno;
     if (errno !== Errno.SUCCESS) {

@@ -108,7 +108,7 @@ export class WasiShim {
     if (entry === undefined) return Errno.BADF;
     if (entry.kind === 'device' && entry.hostOwned) return Errno.NOTSUP;
     // Linux drops a closed sg fd's unread reply; one still outstanding is the device's to finish.
-    if (entry.kind === 'device' && entry.device.io.state === IoState.COMPLETE) entry.device.io.release();
+    if (entry.kind === 'device' && entry.device.io.state === IoState.COMPLETE && entry.device.io.owner === this.owner) entry.device.io.release();
     return this.fds.close(fd) ? Errno.SUCCESS : Errno.NOTSUP;
   }
 
@@ -165,7 +165,7 @@ export class WasiShim {
       this.mem.setU32(out, 0);
       return Errno.SUCCESS;
     }
-    const result = entry.channel.read(capacity);
+    const result = entry.channel.read(capacity, this.owner);
     if (result.errno !== Errno.SUCCESS) return result.errno;
     this.mem.setU32(out, scatter(this.mem, iovs, count, entry.channel.replyBytes(result.length)));
     return Errno.SUCCESS;
@@ -213,7 +213,8 @@ export class WasiShim {
       if (length > IO_DATA_MAX || at + length > device.blockCount * device.blockSize) return Errno.INVAL;
       if (!io.submitRead(at, length, this.owner)) return Errno.BUSY;
       device.submitted();
-    } else if (io.kind !== IoKind.READ || io.readOffset !== at || io.readLength !== length) {
+    } else if (io.state === IoState.FILLING || io.owner !== this.owner || io.kind !== IoKind.READ || io.readOffset !== at || io.readLength !== length) {
+      // Another command, another read, or another job's (a binding of the same device).
       return Errno.BUSY;
     }
     if (io.state !== IoState.COMPLETE) return Errno.AGAIN;

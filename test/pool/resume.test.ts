@@ -112,3 +112,30 @@ describe('bindings of one device (a path across a hot reload) share its command 
     expect([...seen.keys()]).toEqual(['up: tur checker reports path is up']);
   });
 });
+
+describe('job ids wrap', () => {
+  it("a late reply of an abandoned job is discarded even when its id now belongs to a job parked on another device", async () => {
+    const { h, registry, runner, pool } = await host({ size: 1 });
+    open.push(h);
+    await registry.load(TUR);
+    const a = sim('sim:hang?id=a');
+    const onA = await registry.bind('tur', a);
+    // The check of A is abandoned at its deadline; its command stays outstanding, owned by its job id.
+    const ids = pool as unknown as { nextJob: number };
+    const reused = ids.nextJob;
+    expect((await runner.check(onA, 100)).state).toBe('timeout');
+    // After 2^31 jobs the same id comes round again: here, for a check parked on device B.
+    ids.nextJob = reused;
+    const b = sim('sim:slow?latency=300&id=b');
+    const onB = await registry.bind('tur', b);
+    ids.nextJob = reused;
+    const checkB = runner.check(onB, 5000);
+    expect(await until(() => pool.stats().parked === 1)).toBe(true);
+    a.release();
+    // A's late reply is A's: discarded, not taken for B's, and A is free for its next check.
+    expect(await until(() => !a.io.busy)).toBe(true);
+    expect(await checkB).toMatchObject({ state: 'up' });
+    a.setScenario('ok');
+    expect(await runner.check(onA, 1000)).toMatchObject({ state: 'up' });
+  });
+});

@@ -1186,6 +1186,24 @@ describe('non-blocking device fds', () => {
       return { g, h, dev, other, a: g.shim.fds.openDevice(dev), b: h.shim.fds.openDevice(other) };
     }
 
+    it("an sg reply belongs to the job that submitted it: another job's call sees it outstanding", async () => {
+      const { g, h, dev, a, b } = pair();
+      g.shim.owner = 7;
+      h.shim.owner = 8;
+      expect(g.write(a, sgRequest({ cdb: TUR, packId: 41 })).errno).toBe(SUCCESS);
+      await completed(dev, () => dev.finish(outcome()));
+      // Job 8 (another binding of the device, on another thread) can neither take nor overwrite it.
+      expect(h.read(b, [64]).errno).toBe(AGAIN);
+      expect(h.write(b, sgRequest({ cdb: TUR, packId: 42 })).errno).toBe(BUSY);
+      expect(h.read(b, [8], 0n).errno).toBe(BUSY);
+      expect(dev.io.state).toBe(IoState.COMPLETE);
+      // Job 7, continued on the other instance, collects it.
+      h.shim.owner = 7;
+      const r = h.read(b, [64]);
+      expect(r.errno).toBe(SUCCESS);
+      expect(sgReply(r.bytes).packId).toBe(41);
+    });
+
     it('an sg reply', async () => {
       const { g, h, dev, other, a, b } = pair();
       expect(g.write(a, sgRequest({ cdb: TUR, packId: 31 })).errno).toBe(SUCCESS);

@@ -103,6 +103,7 @@ export function validateOptions(opts: SchedulerOptions): void {
   positive('polling_interval', opts.pollingInterval);
   positive('max_polling_interval', opts.maxPollingInterval);
   positive('checker_timeout', opts.checkerTimeout);
+  if (opts.batchMs !== undefined && !(Number.isFinite(opts.batchMs) && opts.batchMs >= 0)) throw new RangeError(`batchMs must be a non-negative number, got ${String(opts.batchMs)}`);
   if (opts.maxPollingInterval < opts.pollingInterval) {
     throw new RangeError(
       `max_polling_interval (${opts.maxPollingInterval}) must not be less than polling_interval (${opts.pollingInterval})`,
