@@ -249,10 +249,10 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
         removed++;
       }
     }
-    await Promise.all(
-      [...this.paths.values()].map((p) => {
+    await this.rebindAll(
+      [...this.paths.values()].flatMap((p) => {
         const name = p.fromConfig ? wanted.get(p.spec)! : p.checkerName;
-        return name === p.checkerName ? undefined : this.rebind(p, name);
+        return name === p.checkerName ? [] : [{ p, name }];
       }),
     );
     await this.followCurrent();
@@ -279,20 +279,40 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
   private async reloadCheckerNow(name: string): Promise<number> {
     if (this.host.registry.current(name) === undefined) throw new DaemonCommandError(`checker '${name}' is not loaded`);
     await this.ensureChecker(name, 'always');
-    await this.followCurrent();
+    const failed = await this.followCurrent();
     const version = this.host.registry.current(name)!.version;
+    const stayed = [...this.paths.values()].filter((p) => p.checkerName === name && p.checker.cls.version !== version).length;
+    if (stayed > 0) {
+      throw new DaemonCommandError(`checker ${name} version ${version} loaded, but ${stayed} paths stay on the previous version: ${failed.get(name) ?? 'pc_init failed'}`);
+    }
     this.opts.log.notice(`checker ${name} hot-reloaded: version ${version}`);
     return version;
   }
 
+  /** Move every path bound to a class that is no longer the current version of its name onto the current one. */
+  private async followCurrent(): Promise<Map<string, string>> {
+    return this.rebindAll([...this.paths.values()].filter((p) => p.checker.cls !== this.host.registry.current(p.checkerName)).map((p) => ({ p, name: p.checkerName })));
+  }
+
   /**
-   * Move every path bound to a class that is no longer the current version of its name onto the current
-   * one. The new bindings' pc_init calls run at once, not one after another: an init that waits on a
-   * hung device costs checker_timeout once, not once per path.
+   * Rebind paths, one at a time: a plugin whose pc_init loops holds a worker until it is replaced, so
+   * inits running side by side would take every worker from the healthy paths. The first path a class
+   * fails to initialize stops that class's rebinds: its other paths stay on the version that works (one
+   * error logged, with the count), and the next reload or reconfigure tries again.
    */
-  private async followCurrent(): Promise<void> {
-    const stale = [...this.paths.values()].filter((p) => p.checker.cls !== this.host.registry.current(p.checkerName));
-    await Promise.all(stale.map((p) => this.rebind(p, p.checkerName)));
+  private async rebindAll(moves: readonly { p: DaemonPath; name: string }[]): Promise<Map<string, string>> {
+    const failed = new Map<string, string>();
+    const skipped = new Map<string, number>();
+    for (const { p, name } of moves) {
+      if (failed.has(name)) {
+        skipped.set(name, (skipped.get(name) ?? 0) + 1);
+        continue;
+      }
+      const error = await this.rebind(p, name);
+      if (error !== null) failed.set(name, error);
+    }
+    for (const [name, n] of skipped) this.opts.log.error(`checker ${name}: ${n} more paths stay on their current binding`);
+    return failed;
   }
 
   /** Bind a path's device to a checker: pc_init runs on a worker, within checker_timeout. */
@@ -306,23 +326,27 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
 
   /**
    * Move a path to the current class of `name`; a check in flight on the old binding drains it. If the
-   * new binding cannot be made, the path stays on the old one and the error is logged.
+   * new binding cannot be made, the path stays on the old one, and the error is logged and returned.
    */
-  private async rebind(p: DaemonPath, name: string): Promise<void> {
+  private async rebind(p: DaemonPath, name: string): Promise<string | null> {
     let checker: Checker;
     try {
       checker = await this.bind(name, p.device);
     } catch (e) {
       this.opts.log.error((e as Error).message);
-      return;
+      return (e as Error).message;
     }
     // Deleted while pc_init ran: the new binding has no path.
-    if (this.paths.get(p.spec) !== p) return this.host.registry.unbind(checker);
+    if (this.paths.get(p.spec) !== p) {
+      this.host.registry.unbind(checker);
+      return null;
+    }
     const old = p.checker;
     p.checker = checker;
     p.checkerName = name;
     this.host.registry.unbind(old);
     if (old.running) p.draining = old;
+    return null;
   }
 
   showPaths() {

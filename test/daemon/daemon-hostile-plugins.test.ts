@@ -120,12 +120,26 @@ describe('plugins that loop outside pc_check cannot stall the daemon', () => {
     writeFileSync(join(dir, 'tur.wasm'), fakePlugin({ name: 'tur', init: `${LOOP} (i32.const 0)` }));
     const reload = d.request('reload checker', { name: 'tur' }, 60_000);
     const live = await staysResponsive(d, reload);
-    await reload.catch(() => {});
+    // The first path's init fails; the others are not tried (each would hold a worker for a second).
+    await expect(reload).rejects.toThrow(
+      new ControlRequestError(`checker tur version 2 loaded, but 20 paths stay on the previous version: ${HEALTHY[0]}: tur checker pc_init did not return within 1000 ms`),
+    );
+    expect(d.stderr.some((l) => l.includes('checker tur: 19 more paths stay on their current binding'))).toBe(true);
     expect(live.worstMs).toBeLessThanOrEqual(100);
     expect(live.worstAgeMs).toBeLessThan(2500);
     const rows = await d.paths();
     expect(rows.map((r) => r.state)).toEqual(HEALTHY.map(() => 'up'));
     expect(d.stderr.some((l) => l.includes('tur checker pc_init did not return within 1000 ms'))).toBe(true);
+    // And onto a version whose metadata export loops: refused with one line, nothing changes.
+    writeFileSync(join(dir, 'tur.wasm'), fakePlugin({ name: 'tur', omit: ['pc_name'], extra: `(func (export "pc_name") (result i32) ${LOOP} (i32.const 0))` }));
+    const again = d.request('reload checker', { name: 'tur' }, 20_000);
+    const live2 = await staysResponsive(d, again);
+    const err = (await again.catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(ControlRequestError);
+    expect(err.message).toMatch(/tur\.wasm: reading its metadata exports did not return within 1000 ms$/);
+    expect(live2.worstMs).toBeLessThanOrEqual(100);
+    expect(live2.worstAgeMs).toBeLessThan(2500);
+    expect((await d.paths()).map((r) => r.state)).toEqual(HEALTHY.map(() => 'up'));
   }, 90_000);
 
   it('a config naming a checker that loops in pc_init: start-up fails in bounded time with FILE:LINE', async () => {
