@@ -206,8 +206,10 @@ function finish(id: number, kind: number, raw: number, isLate: number): void {
   done.push(id, kind, raw, isLate);
   Atomics.add(pool, PoolCell.DONE_WAKE, 1);
   // The main thread sets MAIN_WAITING before it waits on the value it read before draining: if it
-  // was not set when we looked, our add above already changed that value and its wait returns.
-  if (Atomics.load(pool, PoolCell.MAIN_WAITING) === 1) Atomics.notify(pool, PoolCell.DONE_WAKE);
+  // was not set when we looked, our add above already changed that value and its wait returns. The
+  // first completion to see it set clears it and wakes the main thread; the rest of a burst finds it
+  // awake (it drains every ring) and makes no futex call.
+  if (Atomics.compareExchange(pool, PoolCell.MAIN_WAITING, 1, 0) === 1) Atomics.notify(pool, PoolCell.DONE_WAKE);
 }
 
 Atomics.store(mine, WorkerCell.READY, 1);
