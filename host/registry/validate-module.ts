@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SUPPORTED_WASI } from '../shim/wasi.js';
 import { LoadError } from './load-error.js';
-import { moduleFacts, type MemoryLimits } from './wasm-sections.js';
+import { moduleFacts, type MemoryLimits, type ModuleFacts } from './wasm-sections.js';
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 const REQUIRED_EXPORTS = [
@@ -20,6 +20,26 @@ const REQUIRED_EXPORTS = [
   'pc_free',
 ] as const;
 const OPTIONAL_EXPORTS = ['pc_reset', 'pc_mp_init'] as const;
+const NO_ARGS = '() -> i32';
+const ONE_ARG = '(i32) -> i32';
+const CALL = '(i32, i32, i32) -> i32';
+/** docs/ABI.md "Exports": a function of another type would be called with the wrong values, or give back a BigInt or a fraction. */
+const SIGNATURES: Record<string, string> = {
+  pc_abi_version: NO_ARGS,
+  pc_name: NO_ARGS,
+  pc_name_len: NO_ARGS,
+  pc_ctx_size: NO_ARGS,
+  pc_scratch_size: NO_ARGS,
+  pc_msg_count: NO_ARGS,
+  pc_msg: ONE_ARG,
+  pc_msg_len: ONE_ARG,
+  pc_init: CALL,
+  pc_check: CALL,
+  pc_pending: CALL,
+  pc_free: '(i32) -> ()',
+  pc_reset: '() -> ()',
+  pc_mp_init: ONE_ARG,
+};
 const WASI_MODULE = 'wasi_snapshot_preview1';
 const SUPPORTED = new Set<string>(SUPPORTED_WASI);
 
@@ -52,7 +72,12 @@ export async function validateModule(bytes: Uint8Array<ArrayBuffer>, origin: str
   } catch (e) {
     throw new LoadError('invalid-module', `${origin}: invalid WebAssembly module: ${(e as Error).message.replace(/^WebAssembly\.compile\(\): /, '')}`);
   }
-  const facts = moduleFacts(bytes);
+  let facts: ModuleFacts;
+  try {
+    facts = moduleFacts(bytes);
+  } catch (e) {
+    throw new LoadError('invalid-module', `${origin}: an encoding the host does not read: ${(e as Error).message}`);
+  }
 
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.kind === 'memory' && imp.module === 'env' && imp.name === 'memory') continue;
@@ -94,6 +119,12 @@ export async function validateModule(bytes: Uint8Array<ArrayBuffer>, origin: str
     const kind = exports.get(name);
     const want = name === 'memory' ? 'memory' : 'function';
     if (kind !== undefined && kind !== want) throw new LoadError('bad-export', `${origin}: export ${name} is a ${kind}, expected a ${want}`);
+    const signature = facts.exportSignatures.get(name);
+    // pc_abi_version is read whatever the version; a v1 module's other exports are judged by its version.
+    const judged = name === 'pc_abi_version' || missing.length === 0;
+    if (judged && signature !== undefined && signature !== SIGNATURES[name]) {
+      throw new LoadError('bad-export', `${origin}: export ${name} has type ${signature}, expected ${SIGNATURES[name]}`);
+    }
   }
   return {
     module,

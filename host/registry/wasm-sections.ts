@@ -18,10 +18,15 @@ export interface ModuleFacts {
   readonly dynamicDataSegments: number;
   /** The module has a start function (code that would run whenever any thread instantiates it). */
   readonly hasStart: boolean;
+  /** Each exported function's signature, e.g. `(i32, i32, i32) -> i32`, by export name. */
+  readonly exportSignatures: ReadonlyMap<string, string>;
 }
 
+const SECTION_TYPE = 1;
 const SECTION_IMPORT = 2;
+const SECTION_FUNCTION = 3;
 const SECTION_MEMORY = 5;
+const SECTION_EXPORT = 7;
 const SECTION_START = 8;
 const SECTION_DATA = 11;
 const KIND_FUNC = 0;
@@ -29,6 +34,8 @@ const KIND_TABLE = 1;
 const KIND_MEMORY = 2;
 const KIND_GLOBAL = 3;
 const KIND_TAG = 4;
+const FUNC_TYPE = 0x60;
+const VALUE_TYPES: Record<number, string> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' };
 const OP_I32_CONST = 0x41;
 const OP_END = 0x0b;
 
@@ -98,19 +105,35 @@ export function moduleFacts(bytes: Uint8Array): ModuleFacts {
   let dataEnd = 0;
   let dynamicDataSegments = 0;
   let hasStart = false;
+  const types: string[] = [];
+  /** The type of every function by index: imported ones first, then the module's own. */
+  const funcTypes: number[] = [];
+  const exportedFuncs = new Map<string, number>();
   const top = new Reader(bytes, 8, bytes.length);
   while (top.pos < bytes.length) {
     const id = top.byte();
     const size = top.u32();
     const r = new Reader(bytes, top.pos, top.pos + size);
     top.skip(size);
-    if (id === SECTION_IMPORT) {
+    if (id === SECTION_TYPE) {
+      for (let n = r.u32(); n > 0; n--) types.push(funcType(r));
+    } else if (id === SECTION_IMPORT) {
       for (let n = r.u32(); n > 0; n--) {
         const module = r.name();
         const name = r.name();
         const kind = r.byte();
         if (kind === KIND_MEMORY) memoryImports.push({ module, name, limits: r.limits() });
+        else if (kind === KIND_FUNC) funcTypes.push(r.u32());
         else skipImportDesc(r, kind);
+      }
+    } else if (id === SECTION_FUNCTION) {
+      for (let n = r.u32(); n > 0; n--) funcTypes.push(r.u32());
+    } else if (id === SECTION_EXPORT) {
+      for (let n = r.u32(); n > 0; n--) {
+        const name = r.name();
+        const kind = r.byte();
+        const index = r.u32();
+        if (kind === KIND_FUNC) exportedFuncs.set(name, index);
       }
     } else if (id === SECTION_START) {
       hasStart = true;
@@ -124,7 +147,22 @@ export function moduleFacts(bytes: Uint8Array): ModuleFacts {
       }
     }
   }
-  return { memoryImports, definedMemories, dataEnd, dynamicDataSegments, hasStart };
+  const exportSignatures = new Map<string, string>();
+  for (const [name, index] of exportedFuncs) {
+    const type = types[funcTypes[index] ?? -1];
+    if (type === undefined) throw new RangeError(`export ${name} names no function type`);
+    exportSignatures.set(name, type);
+  }
+  return { memoryImports, definedMemories, dataEnd, dynamicDataSegments, hasStart, exportSignatures };
+}
+
+/** One function type of the type section, written `(i32, i32) -> i32`; other type forms are refused. */
+function funcType(r: Reader): string {
+  if (r.byte() !== FUNC_TYPE) throw new RangeError('a type section entry that is not a plain function type');
+  const list = () => Array.from({ length: r.u32() }, () => VALUE_TYPES[r.byte()] ?? 'unknown');
+  const params = list();
+  const results = list();
+  return `(${params.join(', ')}) -> ${results.length === 0 ? '()' : results.join(', ')}`;
 }
 
 function skipImportDesc(r: Reader, kind: number): void {

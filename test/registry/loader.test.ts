@@ -138,6 +138,23 @@ describe('loader rejects bad modules with one clear line', () => {
     expect(e.message).toBe('m.wasm: missing export memory');
   });
 
+  it('exports of the wrong type, each named with the type it has and the one it needs', async () => {
+    const cases: [string, string, string][] = [
+      ['pc_check', '(func (export "pc_check") (param i32 i32 i32) (result i64) (i64.const 3))', '(i32, i32, i32) -> i64, expected (i32, i32, i32) -> i32'],
+      ['pc_ctx_size', '(func (export "pc_ctx_size") (result f64) (f64.const 0.5))', '() -> f64, expected () -> i32'],
+      ['pc_free', '(func (export "pc_free") (param i32) (result i32) (i32.const 0))', '(i32) -> i32, expected (i32) -> ()'],
+      ['pc_pending', '(func (export "pc_pending") (param i32 i32) (result i32) (i32.const 3))', '(i32, i32) -> i32, expected (i32, i32, i32) -> i32'],
+    ];
+    for (const [name, func, types] of cases) {
+      const e = await refusal(fakePlugin({ omit: [name], extra: func }));
+      expect(e.code).toBe('bad-export');
+      expect(e.message).toBe(`m.wasm: export ${name} has type ${types}`);
+    }
+    // Optional exports too, when present.
+    const reset = await refusal(fakePlugin({ extra: '(func (export "pc_reset") (param i32))' }));
+    expect(reset.message).toBe('m.wasm: export pc_reset has type (i32) -> (), expected () -> ()');
+  });
+
   it('a name that is not a checker name', async () => {
     const e = await refusal(fakePlugin({ name: 'Bad Name' }));
     expect(e.code).toBe('bad-export');
