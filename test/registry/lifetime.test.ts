@@ -184,4 +184,18 @@ describe('class refcount: registry + bound checkers + in-flight jobs', () => {
     expect(await until(() => cls.contexts.inUse === 0)).toBe(true);
     expect(cls.refs.count).toBe(1);
   });
+
+  it('a pc_init that traps fails the bind with one line and leaves no context or reference behind (10 times over)', async () => {
+    const { reg, pool } = await start();
+    const cls = await reg.load(fakePlugin({ name: 'initrap', init: '(unreachable)' }));
+    for (let i = 0; i < 10; i++) {
+      const err = (await reg.bind('initrap', device()).catch((e: unknown) => e)) as Error;
+      expect(err.message).toMatch(/^initrap checker pc_init trapped: .*unreachable/);
+      expect(err.message.includes('\n')).toBe(false);
+    }
+    expect(await until(() => cls.contexts.inUse === 0)).toBe(true);
+    expect(cls.refs.count).toBe(1);
+    expect(cls.jobs).toBe(0);
+    expect(pool.stats()).toMatchObject({ workers: 2, replaced: 0, inFlight: 0 });
+  });
 });
