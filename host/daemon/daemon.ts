@@ -65,7 +65,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     this.config = opts.config;
     const d = this.config.defaults;
     // Every plugin call (metadata, pc_init, pc_free) gets checker_timeout, as a check does.
-    this.host = new CheckHost({ ...(d.workers !== undefined && { size: d.workers }), callTimeoutMs: d.checkerTimeout * 1000 });
+    this.host = new CheckHost({ ...(d.workers !== undefined && { size: d.workers }), callTimeoutMs: this.checkerTimeoutMs });
     this.host.registry.on('event', (e) => {
       if (e.type === 'loaded') this.publish({ type: 'class-loaded', checker: e.name, version: e.version, sha256: e.sha256 });
       else if (e.type === 'unloaded') this.publish({ type: 'class-unloaded', checker: e.name, version: e.version });
@@ -97,6 +97,10 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     this.scheduler.start();
     this.running = true;
     this.opts.log.notice(`pathcheckd started: ${this.paths.size} paths, ${this.host.pool.size} workers`);
+  }
+
+  private get checkerTimeoutMs(): number {
+    return this.config.defaults.checkerTimeout * 1000;
   }
 
   private schedulerOptions() {
@@ -240,7 +244,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
       throw e instanceof DaemonCommandError ? e : new DaemonCommandError((e as Error).message);
     }
     this.scheduler.reconfigure(this.schedulerOptions());
-    this.host.registry.callTimeoutMs = next.defaults.checkerTimeout * 1000;
+    this.host.registry.callTimeoutMs = this.checkerTimeoutMs;
     let removed = 0;
     let added = 0;
     for (const p of [...this.paths.values()]) {
@@ -318,7 +322,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
   /** Bind a path's device to a checker: pc_init runs on a worker, within checker_timeout. */
   private async bind(name: string, device: Device): Promise<Checker> {
     try {
-      return await this.host.registry.bind(name, device, this.config.defaults.checkerTimeout * 1000);
+      return await this.host.registry.bind(name, device, this.checkerTimeoutMs);
     } catch (e) {
       throw new DaemonCommandError(`${device.spec}: ${(e as Error).message}`);
     }

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { crossThreadNow } from '../backends/cross-thread-now.js';
 import type { Device } from '../backends/device.js';
 import { IoState } from '../backends/io-slot.js';
 import { Done, DONE_FIELDS, DoneKind, DoneRing } from './done-ring.js';
@@ -37,7 +38,6 @@ export type JobEnd = { ms: number } & (
   | { readonly kind: 'bad-wait'; readonly fd: number }
   | { readonly kind: 'terminated'; readonly reason: string }
 );
-
 
 export interface JobListener {
   /** The job's deadline passed and it has not ended (it may still be queued or running). */
@@ -78,7 +78,6 @@ interface PoolWorker {
 
 interface InFlight {
   readonly listener: JobListener;
-  readonly kind: number;
   readonly classId: number;
   readonly slot: number;
   readonly gen: number;
@@ -110,10 +109,6 @@ function workerScript(): string {
   return here.endsWith('.ts') ? join(dirname(here), '..', '..', 'dist', 'host', 'pool', 'worker-main.js') : join(dirname(here), 'worker-main.js');
 }
 
-/** Absolute time in ms, comparable across threads (each thread's performance.now() has its own origin). */
-function now(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 /**
  * Host-owned worker threads. Jobs go through a shared queue and come back through per-worker
@@ -198,8 +193,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     if (this.closed) return false;
     const id = this.nextJob;
     this.nextJob = id === 0x7fffffff ? 1 : id + 1;
-    const deadline = now() + timeoutMs;
-    this.inFlight.set(id, { listener, kind, classId, slot, gen, deviceId, deadline, started: performance.now(), late: false, parked: false, serial: 0 });
+    const deadline = crossThreadNow() + timeoutMs;
+    this.inFlight.set(id, { listener, classId, slot, gen, deviceId, deadline, started: performance.now(), late: false, parked: false, serial: 0 });
     this.enqueue(id, kind, classId, slot, gen, deadline);
     this.watch();
     return true;
@@ -507,7 +502,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
 
   private tick(): void {
     this.drainAll();
-    const t = now();
+    const t = crossThreadNow();
     for (const [id, e] of this.inFlight) {
       if (!e.late && t > e.deadline) {
         e.late = true;

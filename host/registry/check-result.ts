@@ -1,3 +1,4 @@
+import type { JobEnd } from '../pool/worker-pool.js';
 import { decodeCheckResult } from '../abi/abi-version.js';
 import { hostMessage } from '../abi/message.js';
 import { isPathState, PathState, stateName, type PathStateName, type PathStateValue } from '../abi/path-state.js';
@@ -12,9 +13,7 @@ export interface CheckResult {
 }
 
 /** How a check's last plugin call ended, before any state interpretation. */
-export type CheckOutcome =
-  | { readonly kind: 'returned'; readonly raw: number; readonly ms: number; readonly late: boolean }
-  | { readonly kind: 'trapped'; readonly reason: string; readonly ms: number; readonly late: boolean };
+export type CheckOutcome = Extract<JobEnd, { kind: 'returned' | 'trapped' }>;
 
 /**
  * Turn how pc_check ended into a path state and message. The host's deadline wins over the plugin's

@@ -176,7 +176,7 @@ export class WasiShim {
     if (typeof entry === 'number') return entry;
     const length = this.ioTotal;
     if (entry.kind === 'stdio') return this.writeStdio(entry, iovs, count, length, out);
-    // Refuse before copying: the pending command's CDB lives in the same buffer.
+    // A busy device refuses before the frame is judged or copied, as Linux's sg_write does.
     if (entry.channel.busy) return Errno.BUSY;
     if (length > SG_MAX_FRAME) return Errno.INVAL;
     gather(this.mem, iovs, count, entry.channel.requestBuffer(length));

@@ -65,33 +65,38 @@ function spin(ms: number): void {
   while (Date.now() < until);
 }
 
+/** One worker, a slow device bound to tur v1, and tur v2 loaded: the moment of a hot reload. */
+async function reloading() {
+  const { h, registry, runner } = await host({ size: 1 });
+  open.push(h);
+  await registry.load(TUR);
+  const device = sim('sim:slow?latency=200');
+  const old = await registry.bind('tur', device);
+  await registry.load(TUR);
+  return { registry, runner, device, old };
+}
+
+/** Let the check's job start, then hold the main thread so its completion and another job's are drained together. */
+async function drainTogether(): Promise<void> {
+  await new Promise((r) => setImmediate(r));
+  spin(100);
+}
+
 describe('bindings of one device (a path across a hot reload) share its command slot', () => {
   it("the old binding's pc_free ending does not settle the new binding's outstanding command", async () => {
-    const { h, registry, runner } = await host({ size: 1 });
-    open.push(h);
-    await registry.load(TUR);
-    const device = sim('sim:slow?latency=200');
-    const old = await registry.bind('tur', device);
-    await registry.load(TUR);
+    const { registry, runner, device, old } = await reloading();
     const now = await registry.bind('tur', device);
     registry.unbind(old);
     const check = runner.check(now, 1500);
-    await new Promise((r) => setImmediate(r));
-    spin(100);
+    await drainTogether();
     expect(await check).toMatchObject({ state: 'up' });
   });
 
   it("the new binding's pc_init ending does not settle the old binding's outstanding command", async () => {
-    const { h, registry, runner } = await host({ size: 1 });
-    open.push(h);
-    await registry.load(TUR);
-    const device = sim('sim:slow?latency=200');
-    const old = await registry.bind('tur', device);
-    await registry.load(TUR);
+    const { registry, runner, device, old } = await reloading();
     const rebind = registry.bind('tur', device);
     const check = runner.check(old, 1500);
-    await new Promise((r) => setImmediate(r));
-    spin(100);
+    await drainTogether();
     expect(await check).toMatchObject({ state: 'up' });
     await rebind;
   });

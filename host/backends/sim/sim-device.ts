@@ -1,3 +1,4 @@
+import { crossThreadNow } from '../cross-thread-now.js';
 import type { Device, DeviceShare, ScsiOutcome } from '../device.js';
 import { IoKind, IoPlan, IoSlot } from '../io-slot.js';
 import { inquiryData } from './inquiry-data.js';
@@ -76,10 +77,6 @@ function pick(program: Program, k: number, params: Int32Array): Response {
  */
 const HARD_HANG_MS = 600_000;
 
-/** Absolute time in ms, comparable across threads (each thread's performance.now() has its own origin). */
-function now(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 /**
  * A simulated SCSI disk running a scenario from scenarios.json. All mutable state is in `shared` (and
@@ -187,7 +184,7 @@ export class SimDevice implements Device {
     };
     switch (io.plan) {
       case IoPlan.TIMER:
-        setTimeout(finish, Math.max(0, io.dueAt - now())).unref();
+        setTimeout(finish, Math.max(0, io.dueAt - crossThreadNow())).unref();
         return;
       case IoPlan.HANG: {
         const wait = this.state.releaseWait(io.planArg);
@@ -205,7 +202,7 @@ export class SimDevice implements Device {
   /** Readable now, or at a time a main-thread timer keeps. */
   private after(latencyMs: number): void {
     if (latencyMs === 0) this.io.ready();
-    else this.io.setPlan(IoPlan.TIMER, 0, now() + latencyMs);
+    else this.io.setPlan(IoPlan.TIMER, 0, crossThreadNow() + latencyMs);
   }
 
   private stageAnswer(answer: Answer): void {
