@@ -70,7 +70,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
       if (e.type === 'loaded') this.publish({ type: 'class-loaded', checker: e.name, version: e.version, sha256: e.sha256 });
       else if (e.type === 'unloaded') this.publish({ type: 'class-unloaded', checker: e.name, version: e.version });
       else if (e.type === 'call-failed') opts.log.warn(`${e.message} (class v${e.version})`);
-      else {
+      else if (e.type === 'refcount-error') {
         opts.log.error(`${e.name} checker class v${e.version} refcount went below zero (${e.count})`);
         this.publish({ type: 'refcount-error', checker: e.name, version: e.version, count: e.count });
       }

@@ -129,6 +129,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
   private readonly classes = new Map<number, ClassDescriptor>();
   private readonly layouts = new Map<number, ClassLayout>();
   private readonly devices = new Map<number, PoolDevice>();
+  /** Dropped classes, by id: the workers whose acknowledgement is still to come. */
+  private readonly releasing = new Map<number, Set<PoolWorker>>();
   /** Jobs waiting for their device. */
   private parked = 0;
   /** Jobs the shared queue had no room for, oldest first: pushed as workers free room. */
@@ -172,6 +174,11 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     this.classes.delete(id);
     this.layouts.delete(id);
     this.broadcast({ op: 'drop-class', id });
+  }
+
+  /** Workers that have not yet acknowledged dropping their instance of class `id` (0 once all have). */
+  releasePending(id: number): number {
+    return this.releasing.get(id)?.size ?? 0;
   }
 
   addDevice(id: number, device: Device): void {

@@ -7,17 +7,21 @@ import { ContextTable, type ContextHandle } from './context-table.js';
 import { LoadError } from './load-error.js';
 import { MemoryLayout } from './memory-layout.js';
 import { RefCount } from './refcount.js';
+import { StrikeWindow } from './strike-window.js';
 import { missingExports, type ValidatedModule } from './validate-module.js';
 
 const MAX_CTX_SIZE = 65536;
 const MAX_SCRATCH_SIZE = 65536;
 
-export type ClassState = 'current' | 'draining' | 'unloaded';
+export type ClassState = 'current' | 'draining' | 'quarantined' | 'unloaded';
 
 export interface ClassOptions {
   readonly origin: string;
   readonly maxPages: number;
   readonly scratchRegions: number;
+  /** Strikes within `strikeWindowMs` that quarantine the class. */
+  readonly strikeLimit: number;
+  readonly strikeWindowMs: number;
   readonly onUnloaded: (cls: CheckerClass) => void;
   readonly onRefcountError: (cls: CheckerClass, count: number) => void;
 }
@@ -44,6 +48,9 @@ export class CheckerClass {
   jobs = 0;
   /** Load sequence number of this name, given by the registry once the name is known. */
   version = 0;
+  /** Why no check of this class is dispatched any more, or null; only a new version lifts it. */
+  quarantine: string | null = null;
+  readonly strikes: StrikeWindow;
   private mem: WebAssembly.Memory | null;
   /** Contexts whose pc_init failed: pc_free is not called for them (their plugin may be stuck in it). */
   private readonly initFailed = new Set<number>();
@@ -81,6 +88,7 @@ export class CheckerClass {
     if (this.layout.pagesFor(0) > maximum) {
       throw new LoadError('memory', `${origin}: data and scratch need ${this.layout.pagesFor(0)} pages, over the memory maximum of ${maximum}`);
     }
+    this.strikes = new StrikeWindow(opts.strikeLimit, opts.strikeWindowMs);
     this.refs = new RefCount(() => this.unload(), (count) => opts.onRefcountError(this, count));
     this.mem = memory;
     this.growTo(0);

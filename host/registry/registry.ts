@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import type { Device } from '../backends/device.js';
 import { JobKind, type JobEnd, type WorkerPool } from '../pool/worker-pool.js';
-import { CheckerClass } from './checker-class.js';
+import { CheckerClass, type ClassState } from './checker-class.js';
 import { Checker, type Job } from './checker.js';
 import { ContextTable, type ContextHandle } from './context-table.js';
 import { LoadError } from './load-error.js';
@@ -18,6 +18,9 @@ export interface RegistryOptions {
   readonly scratchRegions: number;
   /** Deadline of the metadata read at load and of pc_free (default 5000 ms); pc_init takes bind's. */
   readonly callTimeoutMs?: number;
+  /** Traps and overruns within `strikeWindowMs` (default 60 s) that quarantine a class (default 5). */
+  readonly strikeLimit?: number;
+  readonly strikeWindowMs?: number;
   /** The host worker threads every plugin call runs on; told about every class and device. */
   readonly pool: WorkerPool;
 }
@@ -35,7 +38,13 @@ export interface ClassInfo {
   readonly abiVersion: number;
   readonly sha256: string;
   readonly origin: string;
-  readonly state: 'current' | 'draining' | 'unloaded';
+  readonly state: ClassState;
+  /** Why it is quarantined (no check of it is dispatched), or null. */
+  readonly quarantine: string | null;
+  /** Traps and overruns within the strike window (quarantined at the limit). */
+  readonly strikes: number;
+  /** Workers that have not yet acknowledged dropping their instance of an unloaded class. */
+  readonly releasePending: number;
   readonly refcount: number;
   readonly checkers: number;
   readonly contexts: number;
@@ -47,7 +56,13 @@ export type RegistryEvent =
   | { readonly type: 'loaded'; readonly name: string; readonly version: number; readonly sha256: string }
   | { readonly type: 'unloaded'; readonly name: string; readonly version: number }
   | { readonly type: 'refcount-error'; readonly name: string; readonly version: number; readonly count: number }
-  | { readonly type: 'call-failed'; readonly name: string; readonly version: number; readonly message: string };
+  | { readonly type: 'call-failed'; readonly name: string; readonly version: number; readonly message: string }
+  /** The class is no longer dispatched: `reason` is the sentence after "<name> checker quarantined: ". */
+  | { readonly type: 'quarantined'; readonly name: string; readonly version: number; readonly reason: string }
+  /** Every worker has dropped its instance of an unloaded class: its memory and code can go. */
+  | { readonly type: 'released'; readonly name: string; readonly version: number }
+  /** What a plugin wrote to stdout or stderr, capped and rate-limited per class; `dropped` bytes did not fit. */
+  | { readonly type: 'plugin-output'; readonly name: string; readonly version: number; readonly stream: 'stdout' | 'stderr'; readonly text: string; readonly dropped: number };
 
 /**
  * Checker classes by name. The registry holds one reference on each class while it is the current
@@ -98,6 +113,8 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
         origin,
         maxPages: this.maxPages,
         scratchRegions: this.opts.scratchRegions,
+        strikeLimit: this.opts.strikeLimit ?? 5,
+        strikeWindowMs: this.opts.strikeWindowMs ?? 60_000,
         onUnloaded: (c) => {
           this.pool.dropClass(c.id);
           this.live.delete(c);
@@ -135,7 +152,10 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
       abiVersion: c.abiVersion,
       sha256: c.sha256,
       origin: c.origin,
-      state: c.state,
+      state: c.quarantine !== null && c.state !== 'unloaded' ? 'quarantined' : c.state,
+      quarantine: c.quarantine,
+      strikes: c.strikes.count(),
+      releasePending: this.pool.releasePending(c.id),
       refcount: c.refs.count,
       checkers: c.checkers,
       contexts: c.contexts.inUse,
@@ -156,6 +176,13 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
     this.currentByName.delete(name);
     this.retire(cls);
     return true;
+  }
+
+  /** Unload every current class no path is bound to (after a reconfigure, say); returns their names. */
+  unloadUnused(): string[] {
+    const names = [...this.currentByName.values()].filter((c) => c.checkers === 0).map((c) => c.name);
+    for (const name of names) this.unload(name);
+    return names;
   }
 
   private retire(cls: CheckerClass): void {
