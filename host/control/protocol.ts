@@ -9,6 +9,8 @@
  * Nothing here knows any command; the daemon's handler does.
  */
 
+import { escapeControls } from '../daemon/logger.js';
+
 /** A request id as the client sent it; `null` when it sent none (or one we could not read). */
 export type RequestId = number | string | null;
 
@@ -50,8 +52,7 @@ const MAX_DETAIL = 200;
  * escapes and the text is capped, so binary garbage echoed by a parser can never break a line.
  */
 export function oneLine(text: string, max = MAX_DETAIL): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const clean = escapeControls(text);
   return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean;
 }
 

@@ -7,9 +7,11 @@ import type { Device } from '../backends/device.js';
 import { SimDevice } from '../backends/sim/sim-device.js';
 import { CheckHost } from '../registry/check-host.js';
 import type { Checker } from '../registry/checker.js';
+import type { CheckerClass } from '../registry/checker-class.js';
 import { result, type CheckResult } from '../registry/check-result.js';
 import { PathState, type PathStateName } from '../abi/path-state.js';
 import { hostMessage } from '../abi/message.js';
+import { classEventHandler } from './class-events.js';
 import { checkerFor } from './config/checker-selection.js';
 import { ConfigError } from './config/config-error.js';
 import type { DaemonConfig } from './config/daemon-config.js';
@@ -66,15 +68,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     const d = this.config.defaults;
     // Every plugin call (metadata, pc_init, pc_free) gets checker_timeout, as a check does.
     this.host = new CheckHost({ ...(d.workers !== undefined && { size: d.workers }), callTimeoutMs: this.checkerTimeoutMs });
-    this.host.registry.on('event', (e) => {
-      if (e.type === 'loaded') this.publish({ type: 'class-loaded', checker: e.name, version: e.version, sha256: e.sha256 });
-      else if (e.type === 'unloaded') this.publish({ type: 'class-unloaded', checker: e.name, version: e.version });
-      else if (e.type === 'call-failed') opts.log.warn(`${e.message} (class v${e.version})`);
-      else if (e.type === 'refcount-error') {
-        opts.log.error(`${e.name} checker class v${e.version} refcount went below zero (${e.count})`);
-        this.publish({ type: 'refcount-error', checker: e.name, version: e.version, count: e.count });
-      }
-    });
+    this.host.registry.on('event', classEventHandler(opts.log, this.metrics, (body) => this.publish(body)));
     this.host.pool.on('event', (e) => {
       if (e.type === 'stuck-cap') opts.log.error(e.message);
       else opts.log.warn(`worker ${e.worker} replaced: ${e.reason}`);
@@ -223,7 +217,14 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
    * paths and settings in place (a checker reloaded before the failure still serves its paths).
    */
   reconfigure(next: DaemonConfig): Promise<DaemonEventBody & { type: 'reconfigured' }> {
-    return this.exclusive(() => this.reconfigureNow(next));
+    return this.exclusive(async () => {
+      try {
+        return await this.reconfigureNow(next);
+      } finally {
+        // However it ended, a class no path uses any more would otherwise stay loaded for good.
+        for (const name of this.host.registry.unloadUnused()) this.opts.log.notice(`checker ${name} unloaded: no path uses it`);
+      }
+    });
   }
 
   private async reconfigureNow(next: DaemonConfig): Promise<DaemonEventBody & { type: 'reconfigured' }> {
@@ -281,7 +282,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
   }
 
   private async reloadCheckerNow(name: string): Promise<number> {
-    if (this.host.registry.current(name) === undefined) throw new DaemonCommandError(`checker '${name}' is not loaded`);
+    this.loaded(name);
     await this.ensureChecker(name, 'always');
     const failed = await this.followCurrent();
     const version = this.host.registry.current(name)!.version;
@@ -291,6 +292,28 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     }
     this.opts.log.notice(`checker ${name} hot-reloaded: version ${version}`);
     return version;
+  }
+
+  /**
+   * Drop the registry's reference on a checker no path uses: it unloads once its in-flight checks
+   * end. Returns the version unloaded.
+   */
+  unloadChecker(name: string): Promise<number> {
+    return this.exclusive(async () => {
+      const { version } = this.loaded(name);
+      const used = [...this.paths.values()].filter((p) => p.checkerName === name).length;
+      if (used > 0) throw new DaemonCommandError(`checker '${name}' is used by ${used} path${used === 1 ? '' : 's'}; delete or move them first`);
+      this.host.registry.unload(name);
+      this.opts.log.notice(`checker ${name} v${version} unloaded by request`);
+      return version;
+    });
+  }
+
+  /** The current class of `name`; refused when there is none. */
+  private loaded(name: string): CheckerClass {
+    const cls = this.host.registry.current(name);
+    if (cls === undefined) throw new DaemonCommandError(`checker '${name}' is not loaded`);
+    return cls;
   }
 
   /** Move every path bound to a class that is no longer the current version of its name onto the current one. */
@@ -385,13 +408,31 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
       stateChanges: this.metrics.stateChanges,
       pool: this.host.pool.stats(),
       classes: this.host.registry.classes().length,
+      ...this.classHealth(),
+      classesUnloaded: this.metrics.classesUnloaded,
+      quarantines: this.metrics.quarantines,
+      pluginOutput: { lines: this.metrics.pluginOutputLines, droppedBytes: this.metrics.pluginOutputDroppedBytes },
       memory: (({ rss, heapUsed }) => ({ rss, heapUsed }))(process.memoryUsage()),
     };
   }
 
   metricsText(): string {
     const pool = this.host.pool.stats();
-    return this.metrics.render({ paths: this.paths.size, classes: this.host.registry.classes().length, workers: pool.workers, busy: pool.busy, stuck: pool.stuck, replaced: pool.replaced });
+    return this.metrics.render({
+      paths: this.paths.size,
+      classes: this.host.registry.classes().length,
+      ...this.classHealth(),
+      workers: pool.workers,
+      busy: pool.busy,
+      stuck: pool.stuck,
+      replaced: pool.replaced,
+    });
+  }
+
+  /** Classes quarantined now, and worker acknowledgements unloaded classes still wait for. */
+  private classHealth(): { classesQuarantined: number; releasesPending: number } {
+    const rows = this.host.registry.describe();
+    return { classesQuarantined: rows.filter((c) => c.state === 'quarantined').length, releasesPending: rows.reduce((n, c) => n + c.releasePending, 0) };
   }
 
   get configFile(): string {

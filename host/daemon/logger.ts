@@ -7,6 +7,17 @@ export type LogLevelName = keyof typeof LogLevel;
 
 export type LogSinkFn = (line: string) => void;
 
+/**
+ * Control characters (C0, DEL, C1) and the Unicode line separators as `\uXXXX`. Messages carry text
+ * from plugins and clients: none of it may break a log line or reach a terminal raw. In a JSON
+ * string the escape means the same character, so it is safe to apply to serialized JSON as well.
+ * Backslashes are left alone: text the shim has escaped already is not escaped twice.
+ */
+export function escapeControls(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export class Logger {
   constructor(
     public verbosity: number,
@@ -18,12 +29,12 @@ export class Logger {
     if (LogLevel[level] > this.verbosity) return;
     const time = new Date().toISOString();
     if (this.json) {
-      this.sink(JSON.stringify({ time, level, msg, ...fields }));
+      this.sink(escapeControls(JSON.stringify({ time, level, msg, ...fields })));
     } else {
       const extra = Object.entries(fields)
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
         .join(' ');
-      this.sink(`${time} ${level.padEnd(6)} ${msg}${extra ? ` ${extra}` : ''}`);
+      this.sink(escapeControls(`${time} ${level.padEnd(6)} ${msg}${extra ? ` ${extra}` : ''}`));
     }
   }
 

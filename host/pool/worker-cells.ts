@@ -48,10 +48,12 @@ export interface ClassMetadata {
   readonly messages: readonly (string | null)[];
 }
 
-/** What a worker posts back on its port, before the job's completion: only for rare events. */
+/** What a worker posts back on its port: a job's details before its completion, and rare class events. */
 export type WorkerReport =
   | { readonly op: 'trap'; readonly job: number; readonly reason: string }
-  | { readonly op: 'metadata'; readonly job: number; readonly metadata: ClassMetadata };
+  | { readonly op: 'metadata'; readonly job: number; readonly metadata: ClassMetadata }
+  /** The worker has dropped its instance of a dropped class (and asked its heap to collect it). */
+  | { readonly op: 'released'; readonly classId: number };
 
 export interface WorkerInit {
   readonly index: number;

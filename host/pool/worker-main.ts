@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { attachDevice } from '../backends/device-spec.js';
 import type { Device } from '../backends/device.js';
@@ -33,7 +35,6 @@ interface WorkerClass {
   readonly desc: Extract<ControlMessage, { op: 'class' }>;
   layout: ClassLayout | null;
   instance: PluginInstance | null;
-  readonly fds: Map<number, number>;
 }
 const classes = new Map<number, WorkerClass>();
 const devices = new Map<number, Device>();
@@ -41,7 +42,7 @@ const devices = new Map<number, Device>();
 function control(msg: ControlMessage): void {
   switch (msg.op) {
     case 'class':
-      classes.set(msg.id, { desc: msg, layout: null, instance: null, fds: new Map() });
+      classes.set(msg.id, { desc: msg, layout: null, instance: null });
       return;
     case 'layout': {
       const c = classes.get(msg.id);
@@ -50,19 +51,42 @@ function control(msg: ControlMessage): void {
     }
     case 'drop-class':
       classes.delete(msg.id);
+      init.port.postMessage({ op: 'released', classId: msg.id });
+      collectSoon();
       return;
     case 'device':
       devices.set(msg.id, attachDevice(msg.share));
       return;
-    case 'drop-device':
+    case 'drop-device': {
+      const device = devices.get(msg.id);
       devices.delete(msg.id);
-      for (const c of classes.values()) {
-        const fd = c.fds.get(msg.id);
-        if (fd !== undefined) c.instance?.shim.fds.close(fd);
-        c.fds.delete(msg.id);
-      }
+      if (device !== undefined) for (const c of classes.values()) c.instance?.shim.fds.dropCallDevice(device);
       return;
+    }
   }
+}
+
+/**
+ * An idle worker allocates nothing, so its heap never collects by itself: a dropped class's instance
+ * would keep the class memory and compiled code alive in this thread for good. Collect after a drop, at
+ * most every GC_EVERY_MS (a burst of reloads costs one collection).
+ */
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const GC_EVERY_MS = 100;
+let lastGc = -Infinity;
+let gcOwed = false;
+
+function collectSoon(): void {
+  gcOwed = true;
+  collectIfDue();
+}
+
+function collectIfDue(): void {
+  if (!gcOwed || performance.now() - lastGc < GC_EVERY_MS) return;
+  gcOwed = false;
+  gc();
+  lastGc = performance.now();
 }
 
 function drainControl(): void {
@@ -75,17 +99,11 @@ function instanceOf(c: WorkerClass): PluginInstance {
   return c.instance;
 }
 
-function fdFor(c: WorkerClass, instance: PluginInstance, deviceId: number): number {
-  let fd = c.fds.get(deviceId);
-  if (fd === undefined) {
-    // The device message was posted before the job: if it is not here yet, it is on the port.
-    if (!devices.has(deviceId)) drainControl();
-    const device = devices.get(deviceId);
-    if (device === undefined) return -1;
-    fd = instance.shim.fds.openDevice(device);
-    c.fds.set(deviceId, fd);
-  }
-  return fd;
+/** Point the instance's call fd at the context's device: the only path device this call can reach. */
+function fdFor(instance: PluginInstance, deviceId: number): number {
+  // The device message was posted before the job: if it is not here yet, it is on the port.
+  if (deviceId !== 0 && !devices.has(deviceId)) drainControl();
+  return instance.shim.fds.setCallDevice(devices.get(deviceId) ?? null);
 }
 
 function trapReason(e: unknown): string {
@@ -132,6 +150,8 @@ function execute(id: number): void {
   }
   // Every call, pc_free and the metadata read included, owns what it submits.
   instance.shim.owner = id;
+  // Class-wide calls (the metadata read, pc_free) reach no device at all.
+  if (kind === JobKind.PROBE || kind === JobKind.FREE) instance.shim.fds.setCallDevice(null);
   if (kind === JobKind.PROBE) return probe(id, instance, at);
   const layout = c.layout!;
   const slot = record[Job.SLOT]!;
@@ -146,7 +166,7 @@ function execute(id: number): void {
     return finish(id, DoneKind.RETURNED, 0, late(at));
   }
   const deviceId = Atomics.load(c.desc.contexts, slot * CONTEXT_FIELDS + ContextField.DEVICE);
-  const fd = fdFor(c, instance, deviceId);
+  const fd = fdFor(instance, deviceId);
   const scratch = layout.scratchBase + init.scratchRegion * layout.scratchStride;
   let raw: number;
   try {
@@ -221,8 +241,10 @@ for (;;) {
     Atomics.store(mine, WorkerCell.CURRENT, id);
     execute(id);
   } else {
+    collectIfDue();
     Atomics.add(pool, PoolCell.SLEEPERS, 1);
-    Atomics.wait(pool, PoolCell.WAKE, wake);
+    // A collection still owed (rate-limited) wakes this thread when it is due.
+    Atomics.wait(pool, PoolCell.WAKE, wake, gcOwed ? GC_EVERY_MS : undefined);
     Atomics.sub(pool, PoolCell.SLEEPERS, 1);
   }
 }

@@ -50,6 +50,9 @@ export type PoolEvent =
   | { readonly type: 'worker-replaced'; readonly worker: number; readonly reason: string }
   | { readonly type: 'stuck-cap'; readonly message: string };
 
+/** What the pool tells the registry about a class (not a daemon event by itself). */
+export type ClassReport = { readonly type: 'released'; readonly classId: number };
+
 export interface PoolOptions {
   /** Worker threads (default: the machine's cores). */
   readonly size?: number;
@@ -116,7 +119,7 @@ function workerScript(): string {
  * device waits, terminates and replaces a worker stuck past `stuckAfterMs`, and never lets
  * condemned-but-not-exited workers exceed `maxStuck`.
  */
-export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
+export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [ClassReport] }> {
   readonly size: number;
   private readonly maxStuck: number;
   private readonly stuckAfterMs: number;
@@ -131,6 +134,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
   private readonly devices = new Map<number, PoolDevice>();
   /** Dropped classes, by id: the workers whose acknowledgement is still to come. */
   private readonly releasing = new Map<number, Set<PoolWorker>>();
+  /** Job details a worker posted before the job's completion (trap reason, metadata), by job id. */
+  private readonly reports = new Map<number, WorkerReport>();
   /** Jobs waiting for their device. */
   private parked = 0;
   /** Jobs the shared queue had no room for, oldest first: pushed as workers free room. */
@@ -174,6 +179,10 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     this.classes.delete(id);
     this.layouts.delete(id);
     this.broadcast({ op: 'drop-class', id });
+    // Condemned workers still exiting may hold an instance too: they acknowledge by exiting.
+    const holders = new Set([...this.workers, ...this.exiting]);
+    if (holders.size === 0) this.emit('class', { type: 'released', classId: id });
+    else this.releasing.set(id, holders);
   }
 
   /** Workers that have not yet acknowledged dropping their instance of class `id` (0 once all have). */
@@ -295,6 +304,9 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     for (const desc of this.classes.values()) port1.postMessage({ op: 'class', ...desc });
     for (const [id, layout] of this.layouts) port1.postMessage({ op: 'layout', id, ...layout });
     for (const [id, d] of this.devices) port1.postMessage({ op: 'device', id, share: d.device.share() });
+    // Rare reports (acknowledgements) arrive with no completion to drain them; the port must not hold the process up.
+    port1.on('message', (m: WorkerReport) => this.onReport(w, m));
+    port1.unref();
     thread.on('error', (e) => (w.error = e.message.split('\n')[0]!));
     thread.on('exit', (code) => this.exited(w, code));
     this.workers.push(w);
@@ -324,7 +336,10 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
   private exited(w: PoolWorker, code: number): void {
     this.exiting.delete(w);
     this.freeRegions.push(w.region);
+    this.pollPort(w);
     w.port.close();
+    // A thread that is gone holds no instance of anything.
+    for (const id of [...this.releasing.keys()]) this.acknowledge(w, id);
     // Only now can nothing run in the condemned job's context: its hold and class reference go back.
     if (w.condemnedJob !== null) this.end(w.condemnedJob.id, { ms: 0, kind: 'terminated', reason: w.condemnedJob.reason });
     if (this.closed) return;
@@ -360,6 +375,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
     const e = this.inFlight.get(id);
     if (e === undefined) return;
     this.inFlight.delete(id);
+    this.reports.delete(id);
     if (e.parked) this.unpark(e);
     this.settleIo(id, e.deviceId, body.kind === 'terminated');
     body.ms = performance.now() - e.started;
@@ -467,12 +483,28 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent] }> {
   }
 
   /** A report posted on the worker's port before its completion was pushed (a trap's reason, metadata). */
-  private report<K extends WorkerReport['op']>(w: PoolWorker, id: number, op: K): Extract<WorkerReport, { op: K }> | undefined {
-    for (let m = receiveMessageOnPort(w.port); m !== undefined; m = receiveMessageOnPort(w.port)) {
-      const report = m.message as WorkerReport;
-      if (report.job === id && report.op === op) return report as Extract<WorkerReport, { op: K }>;
-    }
-    return undefined;
+  private report<K extends 'trap' | 'metadata'>(w: PoolWorker, id: number, op: K): Extract<WorkerReport, { op: K }> | undefined {
+    this.pollPort(w);
+    const report = this.reports.get(id);
+    this.reports.delete(id);
+    return report?.op === op ? (report as Extract<WorkerReport, { op: K }>) : undefined;
+  }
+
+  private pollPort(w: PoolWorker): void {
+    for (let m = receiveMessageOnPort(w.port); m !== undefined; m = receiveMessageOnPort(w.port)) this.onReport(w, m.message as WorkerReport);
+  }
+
+  private onReport(w: PoolWorker, report: WorkerReport): void {
+    if (report.op === 'released') this.acknowledge(w, report.classId);
+    else this.reports.set(report.job, report);
+  }
+
+  /** Worker `w` holds no instance of dropped class `id` any more; the last one releases the class. */
+  private acknowledge(w: PoolWorker, id: number): void {
+    const waiting = this.releasing.get(id);
+    if (waiting === undefined || !waiting.delete(w) || waiting.size > 0) return;
+    this.releasing.delete(id);
+    this.emit('class', { type: 'released', classId: id });
   }
 
   private drainAll(): void {

@@ -71,6 +71,8 @@ export type RegistryEvent =
 export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
   private readonly currentByName = new Map<string, CheckerClass>();
   private readonly live = new Set<CheckerClass>();
+  /** Unloaded classes some worker has not yet acknowledged dropping, by class id. */
+  private readonly releasing = new Map<number, CheckerClass>();
   private readonly versions = new Map<string, number>();
   private nextClassId = 1;
   private nextDeviceId = 1;
@@ -86,6 +88,12 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
     this.maxContexts = opts.maxContexts ?? 65536;
     this.callTimeoutMs = opts.callTimeoutMs ?? 5000;
     this.pool = opts.pool;
+    this.pool.on('class', (r) => {
+      const cls = this.releasing.get(r.classId);
+      if (cls === undefined) return;
+      this.releasing.delete(r.classId);
+      this.emit('event', { type: 'released', name: cls.name, version: cls.version });
+    });
   }
 
   /**
@@ -116,10 +124,11 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
         strikeLimit: this.opts.strikeLimit ?? 5,
         strikeWindowMs: this.opts.strikeWindowMs ?? 60_000,
         onUnloaded: (c) => {
-          this.pool.dropClass(c.id);
           this.live.delete(c);
           if (this.currentByName.get(c.name) === c) this.currentByName.delete(c.name);
           this.emit('event', { type: 'unloaded', name: c.name, version: c.version });
+          this.releasing.set(c.id, c);
+          this.pool.dropClass(c.id);
         },
         onRefcountError: (c, count) => this.emit('event', { type: 'refcount-error', name: c.name, version: c.version, count }),
       });
@@ -144,9 +153,9 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
     return this.currentByName.get(name);
   }
 
-  /** What `show checkers` prints: one row per live class. */
+  /** What `show checkers` prints: one row per live class, and per unloaded one not yet released by every worker. */
   describe(): ClassInfo[] {
-    return this.classes().map((c) => ({
+    return [...this.live, ...this.releasing.values()].map((c) => ({
       name: c.name,
       version: c.version,
       abiVersion: c.abiVersion,

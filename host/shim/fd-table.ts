@@ -6,15 +6,21 @@ export type FdEntry =
   | { readonly kind: 'dir'; readonly name: string }
   | { readonly kind: 'device'; readonly device: Device; readonly channel: SgChannel; readonly hostOwned: boolean };
 
-/** fd 3 is the device namespace, preopened; device fds are handed out from here on. */
+/** fd 3 is the device namespace, preopened. */
 export const PREOPEN_FD = 3;
-const FIRST_FREE_FD = 4;
+/**
+ * The path's device during one plugin call: the host points fd 4 at the device of the context the call
+ * runs for, so a check can reach its own device and no other path's (docs/ABI.md "File descriptors").
+ */
+export const CALL_FD = 4;
+const FIRST_FREE_FD = 5;
 
 /** One instance's file descriptors. Numbers of closed fds are reused lowest first, as POSIX does. */
 export class FdTable {
   private readonly entries = new Map<number, FdEntry>();
   /** No fd below this is free: opening scans from here, so binding n paths is not O(n^2). */
   private lowestFree = FIRST_FREE_FD;
+  private callEntry: { readonly kind: 'device'; device: Device; readonly channel: SgChannel; readonly hostOwned: true } | null = null;
 
   constructor(preopenName: string) {
     this.entries.set(0, { kind: 'stdio', fd: 0 });
@@ -27,9 +33,28 @@ export class FdTable {
     return this.entries.get(fd);
   }
 
+  /** Point CALL_FD at `device` for the call about to run (null: the call has no device; CALL_FD is closed). */
+  setCallDevice(device: Device | null): number {
+    if (device === null) {
+      this.entries.delete(CALL_FD);
+      return -1;
+    }
+    // One entry and one channel, retargeted per call: checking 16k paths allocates nothing per call.
+    if (this.callEntry === null) this.callEntry = { kind: 'device', device, channel: new SgChannel(device), hostOwned: true };
+    this.callEntry.device = device;
+    this.callEntry.channel.device = device;
+    this.entries.set(CALL_FD, this.callEntry);
+    return CALL_FD;
+  }
+
+  /** Forget `device` if CALL_FD still points at it (the device is gone: its memory may go too). */
+  dropCallDevice(device: Device): void {
+    if (this.callEntry?.device === device && this.entries.get(CALL_FD) === this.callEntry) this.entries.delete(CALL_FD);
+  }
+
   /**
-   * Open a device. `hostOwned`: the host opened it for a path and hands it to every check; the plugin
-   * may not close it (a closed number would be reused for another path's device).
+   * Open a device at the lowest free fd from 5. `hostOwned`: the plugin may not close it; false for a
+   * device the plugin named itself (path_open).
    */
   openDevice(device: Device, hostOwned = true): number {
     let fd = this.lowestFree;

@@ -24,7 +24,8 @@ export class SgChannel {
   private requestView = new DataView(this.request.buffer);
   private replyView = new DataView(this.reply.buffer);
 
-  constructor(readonly device: Device) {}
+  /** Settable: the host's per-call fd retargets one channel at each call's device. */
+  constructor(public device: Device) {}
 
   /** A buffer for a request frame of `length` bytes (<= SG_MAX_FRAME); fill it, then submit(). */
   requestBuffer(length: number): Uint8Array {

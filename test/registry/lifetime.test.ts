@@ -170,7 +170,10 @@ describe('class refcount: registry + bound checkers + in-flight jobs', () => {
     reg.unbind(onV1);
     expect(await until(() => v1.state === 'unloaded')).toBe(true);
     expect(v2.state).toBe('current');
-    expect(events.map((e) => e.type)).toEqual(['loaded', 'loaded', 'unloaded']);
+    // Every worker acknowledges dropping its instance; until then show checkers still lists v1.
+    expect(await until(() => events.some((e) => e.type === 'released'))).toBe(true);
+    expect(events.map((e) => e.type)).toEqual(['loaded', 'loaded', 'unloaded', 'released']);
+    expect(reg.describe().map((c) => [c.version, c.state])).toEqual([[2, 'current']]);
     reg.unbind(onV2);
     expect(await until(() => v2.refs.count === 1)).toBe(true);
   });

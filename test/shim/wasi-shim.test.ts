@@ -754,16 +754,16 @@ describe('sg v2 errors', () => {
 });
 
 describe('path_open under the preopened dir (fd 3)', () => {
-  it('opens a known name as fd 4, then 5, each reaching its own device', () => {
+  it('opens a known name as fd 5, then 6 (fd 4 is the call fd), each reaching its own device', () => {
     const g = new Guest();
     const sda = new FakeDevice('fake:sda');
     const sdb = new FakeDevice('fake:sdb');
     g.ns.add('sda', sda);
     g.ns.add('sdb', sdb);
-    expect(g.open('sda')).toEqual({ errno: SUCCESS, fd: 4 });
-    expect(g.open('sdb')).toEqual({ errno: SUCCESS, fd: 5 });
-    expect(g.write(5, sgRequest({ cdb: [0x12, 0, 0, 0, 8, 0], replyLen: 44 })).errno).toBe(SUCCESS);
-    expect(g.read(5, [64]).nread).toBe(36);
+    expect(g.open('sda')).toEqual({ errno: SUCCESS, fd: 5 });
+    expect(g.open('sdb')).toEqual({ errno: SUCCESS, fd: 6 });
+    expect(g.write(6, sgRequest({ cdb: [0x12, 0, 0, 0, 8, 0], replyLen: 44 })).errno).toBe(SUCCESS);
+    expect(g.read(6, [64]).nread).toBe(36);
     expect(sdb.commands.map((c) => [...c.cdb])).toEqual([[0x12, 0, 0, 0, 8, 0]]);
     expect(sda.commands).toHaveLength(0);
     expect(g.shim.fds.deviceCount).toBe(2);
@@ -822,7 +822,7 @@ describe('path_open under the preopened dir (fd 3)', () => {
     const long255 = 'a'.repeat(255);
     g.ns.add(long255, new FakeDevice());
     expect(g.open('b'.repeat(255)).errno).toBe(NOENT);
-    expect(g.open(long255)).toEqual({ errno: SUCCESS, fd: 4 });
+    expect(g.open(long255)).toEqual({ errno: SUCCESS, fd: 5 });
     expect(g.open('a'.repeat(256)).errno).toBe(NAMETOOLONG);
     expect(g.open('é'.repeat(128)).errno).toBe(NAMETOOLONG); // 256 bytes, 128 characters
     expect(g.open('x'.repeat(4096)).errno).toBe(NAMETOOLONG);
@@ -847,14 +847,14 @@ describe('path_open under the preopened dir (fd 3)', () => {
   it('reuses closed fd numbers lowest first', () => {
     const g = new Guest();
     g.ns.add('sda', new FakeDevice());
-    expect([g.open('sda').fd, g.open('sda').fd, g.open('sda').fd]).toEqual([4, 5, 6]);
+    expect([g.open('sda').fd, g.open('sda').fd, g.open('sda').fd]).toEqual([5, 6, 7]);
+    expect(g.w.fd_close(6)).toBe(SUCCESS);
+    expect(g.open('sda').fd).toBe(6);
+    expect(g.w.fd_close(7)).toBe(SUCCESS);
     expect(g.w.fd_close(5)).toBe(SUCCESS);
     expect(g.open('sda').fd).toBe(5);
-    expect(g.w.fd_close(6)).toBe(SUCCESS);
-    expect(g.w.fd_close(4)).toBe(SUCCESS);
-    expect(g.open('sda').fd).toBe(4);
-    expect(g.open('sda').fd).toBe(6);
     expect(g.open('sda').fd).toBe(7);
+    expect(g.open('sda').fd).toBe(8);
     expect(g.shim.fds.deviceCount).toBe(4);
   });
 
