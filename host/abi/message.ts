@@ -49,5 +49,7 @@ export const hostMessage = {
   pending: () => 'checker thread not responding',
   trap: (checker: string, reason: string) => `${checker} checker trapped: ${reason}`,
   invalidState: (checker: string, state: number) => `${checker} checker returned invalid state ${state}`,
+  invalidResult: (checker: string, raw: number) => `${checker} checker returned invalid result 0x${(raw >>> 0).toString(16).padStart(8, '0')}: bits 16-30 must be 0`,
+  quarantined: (checker: string, reason: string) => `${checker} checker quarantined: ${reason}`,
   badWait: (checker: string, fd: number) => `${checker} checker waited on fd ${fd} with no command outstanding`,
 } as const;

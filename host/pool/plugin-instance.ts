@@ -1,6 +1,6 @@
 import type { DeviceNamespace } from '../shim/device-namespace.js';
 import { GuestMemory } from '../shim/guest-memory.js';
-import { WasiShim } from '../shim/wasi.js';
+import { WasiShim, type LogSink } from '../shim/wasi.js';
 
 /** The plugin's exports as the host calls them (docs/ABI.md "Exports"); validated at load. */
 export interface PluginExports {
@@ -28,9 +28,10 @@ export class PluginInstance {
     readonly memory: GuestMemory,
   ) {}
 
-  static create(module: WebAssembly.Module, memory: WebAssembly.Memory, namespace: DeviceNamespace): PluginInstance {
+  /** `log`: where the plugin's stdout and stderr go (docs/ABI.md "stdout and stderr"); discarded by default. */
+  static create(module: WebAssembly.Module, memory: WebAssembly.Memory, namespace: DeviceNamespace, log?: LogSink): PluginInstance {
     const guest = new GuestMemory(memory);
-    const shim = new WasiShim(guest, namespace);
+    const shim = new WasiShim(guest, namespace, log);
     const instance = new WebAssembly.Instance(module, {
       env: { memory },
       wasi_snapshot_preview1: shim.imports(),

@@ -23,6 +23,8 @@ export type ControlMessage =
       readonly module: WebAssembly.Module;
       readonly memory: WebAssembly.Memory;
       readonly contexts: Int32Array;
+      /** The class's MemoryGuard key. */
+      readonly guardKey: number;
     }
   | ({ readonly op: 'layout'; readonly id: number } & ClassLayout)
   | { readonly op: 'drop-class'; readonly id: number }
@@ -33,6 +35,7 @@ export type ControlMessage =
 export interface ClassLayout {
   readonly ctxBase: number;
   readonly ctxStride: number;
+  readonly ctxBytes: number;
   readonly scratchBase: number;
   readonly scratchStride: number;
 }

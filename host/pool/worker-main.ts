@@ -6,7 +6,8 @@ import type { Device } from '../backends/device.js';
 import { IoState } from '../backends/io-slot.js';
 import { DeviceNamespace } from '../shim/device-namespace.js';
 import { ContextField, CONTEXT_FIELDS } from './context-layout.js';
-import { DoneKind, DoneRing } from './done-ring.js';
+import { Corruption, DoneKind, DoneRing } from './done-ring.js';
+import { GUARD_BYTES, MemoryGuard } from './memory-guard.js';
 import { Job, JOB_FIELDS, JobKind, JobQueue } from './job-queue.js';
 import { readMetadata } from './read-metadata.js';
 import { PluginInstance } from './plugin-instance.js';
@@ -34,6 +35,8 @@ const WAIT_MASK = 0x80000000 | 0;
 interface WorkerClass {
   readonly desc: Extract<ControlMessage, { op: 'class' }>;
   layout: ClassLayout | null;
+  /** Made with the layout: contexts exist from then on. */
+  guard: MemoryGuard | null;
   instance: PluginInstance | null;
 }
 const classes = new Map<number, WorkerClass>();
@@ -42,11 +45,14 @@ const devices = new Map<number, Device>();
 function control(msg: ControlMessage): void {
   switch (msg.op) {
     case 'class':
-      classes.set(msg.id, { desc: msg, layout: null, instance: null });
+      classes.set(msg.id, { desc: msg, layout: null, guard: null, instance: null });
       return;
     case 'layout': {
       const c = classes.get(msg.id);
-      if (c !== undefined) c.layout = msg;
+      if (c !== undefined) {
+        c.layout = msg;
+        c.guard = new MemoryGuard(c.desc.memory, c.desc.guardKey);
+      }
       return;
     }
     case 'drop-class':
@@ -154,43 +160,61 @@ function execute(id: number): void {
   if (kind === JobKind.PROBE || kind === JobKind.FREE) instance.shim.fds.setCallDevice(null);
   if (kind === JobKind.PROBE) return probe(id, instance, at);
   const layout = c.layout!;
+  const guard = c.guard!;
   const slot = record[Job.SLOT]!;
   const ctx = layout.ctxBase + slot * layout.ctxStride;
-  const x = instance.exports;
-  if (kind === JobKind.FREE) {
-    try {
-      x.pc_free(ctx);
-    } catch (e) {
-      return trapped(id, trapReason(e), late(at));
-    }
-    return finish(id, DoneKind.RETURNED, 0, late(at));
-  }
-  const deviceId = Atomics.load(c.desc.contexts, slot * CONTEXT_FIELDS + ContextField.DEVICE);
-  const fd = fdFor(instance, deviceId);
+  const sumCell = slot * CONTEXT_FIELDS + ContextField.SUM;
+  // Changed since its last call ended: another call of the class wrote into it.
+  if (Atomics.load(c.desc.contexts, sumCell) !== guard.sum(ctx, layout.ctxBytes)) return finish(id, DoneKind.CORRUPT, Corruption.CHANGED, 0);
   const scratch = layout.scratchBase + init.scratchRegion * layout.scratchStride;
-  let raw: number;
+  let reason: string | null = null;
   try {
-    raw = kind === JobKind.CHECK ? x.pc_check(ctx, fd, scratch) : kind === JobKind.PENDING ? x.pc_pending(ctx, fd, scratch) : x.pc_init(ctx, fd, scratch);
-    // A wait on an fd that is readable already goes on here, within the deadline. Only a command of
-    // this job counts: the device's slot is shared with the path's other bindings. A continuation
-    // starts with its reply readable: waiting again without reading it would wait for good.
-    let unread = kind === JobKind.PENDING ? serialOf(instance, fd) : null;
-    while ((raw & WAIT_MASK) !== 0 && at > performance.now()) {
-      const entry = (raw & 0xffff) === fd ? instance.shim.fds.get(fd) : undefined;
-      const io = entry?.kind === 'device' ? entry.device.io : null;
-      const state = io === null || io.owner !== id ? IoState.IDLE : io.state;
-      // Waiting on nothing, or again on a reply it left unread: it would wait for good.
-      if (state === IoState.IDLE || state === IoState.FILLING || (state === IoState.COMPLETE && io!.serial === unread)) {
-        return finish(id, DoneKind.BAD_WAIT, raw & 0xffff, 0);
-      }
-      if (state !== IoState.COMPLETE) return finish(id, DoneKind.PARKED, 0, 0);
-      unread = io!.serial;
-      raw = x.pc_pending(ctx, fd, scratch);
-    }
+    run(id, c, instance, kind, slot, ctx, scratch, at);
   } catch (e) {
-    return trapped(id, trapReason(e), late(at));
+    reason = trapReason(e);
   }
-  finish(id, DoneKind.RETURNED, raw, late(at));
+  // What a call wrote around its own context or scratch is on its own account, trap or not.
+  if (!guard.intact(ctx - GUARD_BYTES) || !guard.intact(ctx + layout.ctxStride - GUARD_BYTES) || !guard.intact(scratch - GUARD_BYTES) || !guard.intact(scratch + layout.scratchStride - GUARD_BYTES)) {
+    return finish(id, DoneKind.CORRUPT, Corruption.OVERRAN, late(at));
+  }
+  Atomics.store(c.desc.contexts, sumCell, guard.sum(ctx, layout.ctxBytes));
+  if (reason !== null) return trapped(id, reason, late(at));
+  finish(id, ended.kind, ended.raw, ended.kind === DoneKind.RETURNED ? late(at) : 0);
+}
+
+/** How run() ended when it did not throw (a field pair, so a check allocates nothing). */
+const ended = { kind: 0, raw: 0 };
+
+/** Make the job's plugin call, and go on with it while the device it waits for has answered already. */
+function run(id: number, c: WorkerClass, instance: PluginInstance, kind: number, slot: number, ctx: number, scratch: number, at: number): void {
+  const x = instance.exports;
+  ended.kind = DoneKind.RETURNED;
+  ended.raw = 0;
+  if (kind === JobKind.FREE) return x.pc_free(ctx);
+  const fd = fdFor(instance, Atomics.load(c.desc.contexts, slot * CONTEXT_FIELDS + ContextField.DEVICE));
+  let raw = kind === JobKind.CHECK ? x.pc_check(ctx, fd, scratch) : kind === JobKind.PENDING ? x.pc_pending(ctx, fd, scratch) : x.pc_init(ctx, fd, scratch);
+  // A wait on an fd that is readable already goes on here, within the deadline. Only a command of
+  // this job counts: the device's slot is shared with the path's other bindings. A continuation
+  // starts with its reply readable: waiting again without reading it would wait for good.
+  let unread = kind === JobKind.PENDING ? serialOf(instance, fd) : null;
+  while ((raw & WAIT_MASK) !== 0 && at > performance.now()) {
+    const entry = (raw & 0xffff) === fd ? instance.shim.fds.get(fd) : undefined;
+    const io = entry?.kind === 'device' ? entry.device.io : null;
+    const state = io === null || io.owner !== id ? IoState.IDLE : io.state;
+    // Waiting on nothing, or again on a reply it left unread: it would wait for good.
+    if (state === IoState.IDLE || state === IoState.FILLING || (state === IoState.COMPLETE && io!.serial === unread)) {
+      ended.kind = DoneKind.BAD_WAIT;
+      ended.raw = raw & 0xffff;
+      return;
+    }
+    if (state !== IoState.COMPLETE) {
+      ended.kind = DoneKind.PARKED;
+      return;
+    }
+    unread = io!.serial;
+    raw = x.pc_pending(ctx, fd, scratch);
+  }
+  ended.raw = raw;
 }
 
 /** The serial of the command on the device behind `fd` (what a continuation was resumed for). */

@@ -6,7 +6,9 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { crossThreadNow } from '../backends/cross-thread-now.js';
 import type { Device } from '../backends/device.js';
 import { IoState } from '../backends/io-slot.js';
-import { Done, DONE_FIELDS, DoneKind, DoneRing } from './done-ring.js';
+import { Corruption, Done, DONE_FIELDS, DoneKind, DoneRing } from './done-ring.js';
+import { ContextField, CONTEXT_FIELDS } from './context-layout.js';
+import { MemoryGuard } from './memory-guard.js';
 import { Job, JOB_FIELDS, JobKind, JobQueue } from './job-queue.js';
 import {
   KILLED,
@@ -36,7 +38,12 @@ export type JobEnd = { ms: number } & (
   | { readonly kind: 'expired' }
   | { readonly kind: 'abandoned' }
   | { readonly kind: 'bad-wait'; readonly fd: number }
+  /** The class memory around the job's context was not as the host left it (see Corruption in done-ring). */
+  | { readonly kind: 'corrupt'; readonly how: 'overran' | 'changed' }
+  /** The thread running it died or was terminated mid-call. */
   | { readonly kind: 'terminated'; readonly reason: string }
+  /** The pool closed before it ended. */
+  | { readonly kind: 'closed' }
 );
 
 export interface JobListener {
@@ -130,7 +137,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
   private readonly freeRegions: number[] = [];
   private readonly inFlight = new Map<number, InFlight>();
   private readonly classes = new Map<number, ClassDescriptor>();
-  private readonly layouts = new Map<number, ClassLayout>();
+  private readonly layouts = new Map<number, ClassLayout & { readonly guard: MemoryGuard }>();
   private readonly devices = new Map<number, PoolDevice>();
   /** Dropped classes, by id: the workers whose acknowledgement is still to come. */
   private readonly releasing = new Map<number, Set<PoolWorker>>();
@@ -170,8 +177,10 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
 
   /** Where the class's contexts and scratch are, once its metadata is known: before its first context job. */
   setLayout(id: number, layout: ClassLayout): void {
-    this.layouts.set(id, layout);
-    this.broadcast({ op: 'layout', id, ...layout });
+    const desc = this.classes.get(id)!;
+    const plain = { ctxBase: layout.ctxBase, ctxStride: layout.ctxStride, ctxBytes: layout.ctxBytes, scratchBase: layout.scratchBase, scratchStride: layout.scratchStride };
+    this.layouts.set(id, { ...plain, guard: new MemoryGuard(desc.memory, desc.guardKey) });
+    this.broadcast({ op: 'layout', id, ...plain });
   }
 
   /** Drop every worker's instance of a class; only once nothing can run in it (DESIGN.md invariant 5). */
@@ -276,7 +285,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     for (const w of all) Atomics.store(w.cells, WorkerCell.CURRENT, KILLED);
     const abandoned = this.inFlight.size;
     this.backlog.length = 0;
-    for (const [id] of this.inFlight) this.end(id, { ms: 0, kind: 'terminated', reason: 'pool closed' });
+    for (const [id] of this.inFlight) this.end(id, { ms: 0, kind: 'closed' });
     await Promise.all(all.map((w) => Promise.race([w.thread.terminate(), new Promise((r) => setTimeout(r, TERMINATE_WAIT_MS).unref())])));
     return { abandoned };
   }
@@ -302,7 +311,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     thread.unref();
     const w: PoolWorker = { index, thread, cells, ring, port: port1, region, condemnedJob: null, error: null };
     for (const desc of this.classes.values()) port1.postMessage({ op: 'class', ...desc });
-    for (const [id, layout] of this.layouts) port1.postMessage({ op: 'layout', id, ...layout });
+    for (const [id, { guard: _, ...layout }] of this.layouts) port1.postMessage({ op: 'layout', id, ...layout });
     for (const [id, d] of this.devices) port1.postMessage({ op: 'device', id, share: d.device.share() });
     // Rare reports (acknowledgements) arrive with no completion to drain them; the port must not hold the process up.
     port1.on('message', (m: WorkerReport) => this.onReport(w, m));
@@ -341,7 +350,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     // A thread that is gone holds no instance of anything.
     for (const id of [...this.releasing.keys()]) this.acknowledge(w, id);
     // Only now can nothing run in the condemned job's context: its hold and class reference go back.
-    if (w.condemnedJob !== null) this.end(w.condemnedJob.id, { ms: 0, kind: 'terminated', reason: w.condemnedJob.reason });
+    if (w.condemnedJob !== null) this.endLost(w.condemnedJob.id, w.condemnedJob.reason);
     if (this.closed) return;
     const i = this.workers.indexOf(w);
     if (i >= 0) {
@@ -349,7 +358,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
       this.workers.splice(i, 1);
       this.drain(w);
       const cur = Atomics.load(w.cells, WorkerCell.CURRENT);
-      if (cur > 0) this.end(cur, { ms: 0, kind: 'terminated', reason: `worker ${w.index} exited with code ${code}${w.error ? `: ${w.error}` : ''}` });
+      if (cur > 0) this.endLost(cur, `worker ${w.index} exited with code ${code}${w.error ? `: ${w.error}` : ''}`);
       this.owed++;
     }
     this.replenish(`worker ${w.index} exited${w.error ? `: ${w.error}` : ''}`);
@@ -370,6 +379,21 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     }
   }
 
+  /**
+   * End a job whose thread is gone mid-call. What the call left in its context is the context now:
+   * its checksum is taken again, or the next call would read the unfinished call as corruption.
+   */
+  private endLost(id: number, reason: string): void {
+    const e = this.inFlight.get(id);
+    const layout = e === undefined ? undefined : this.layouts.get(e.classId);
+    const cells = e === undefined ? undefined : this.classes.get(e.classId)?.contexts;
+    if (e !== undefined && layout !== undefined && cells !== undefined && Atomics.load(cells, e.slot * CONTEXT_FIELDS + ContextField.GEN) === e.gen) {
+      const at = layout.ctxBase + e.slot * layout.ctxStride;
+      Atomics.store(cells, e.slot * CONTEXT_FIELDS + ContextField.SUM, layout.guard.sum(at, layout.ctxBytes));
+    }
+    this.end(id, { ms: 0, kind: 'terminated', reason });
+  }
+
   /** End job `id`; `body.ms` (callers write 0) is stamped here. */
   private end(id: number, body: JobEnd): void {
     const e = this.inFlight.get(id);
@@ -377,7 +401,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     this.inFlight.delete(id);
     this.reports.delete(id);
     if (e.parked) this.unpark(e);
-    this.settleIo(id, e.deviceId, body.kind === 'terminated');
+    this.settleIo(id, e.deviceId, body.kind === 'terminated' || body.kind === 'closed');
     body.ms = performance.now() - e.started;
     e.listener.ended(body);
   }
@@ -469,6 +493,9 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
         }
         case DoneKind.BAD_WAIT:
           this.end(id, { ms: 0, kind: 'bad-wait', fd: r[Done.RAW]! });
+          break;
+        case DoneKind.CORRUPT:
+          this.end(id, { ms: 0, kind: 'corrupt', how: r[Done.RAW] === Corruption.OVERRAN ? 'overran' : 'changed' });
           break;
         case DoneKind.TRAPPED:
           this.end(id, { ms: 0, kind: 'trapped', reason: this.report(w, id, 'trap')?.reason ?? 'trapped (reason lost)', late });

@@ -1,5 +1,5 @@
 import type { JobEnd } from '../pool/worker-pool.js';
-import { decodeCheckResult } from '../abi/abi-version.js';
+import { decodeCheckResult, RESULT_RESERVED_BITS } from '../abi/abi-version.js';
 import { hostMessage } from '../abi/message.js';
 import { isPathState, PathState, stateName, type PathStateName, type PathStateValue } from '../abi/path-state.js';
 import type { CheckerClass } from './checker-class.js';
@@ -23,6 +23,7 @@ export function interpretOutcome(cls: CheckerClass, outcome: CheckOutcome): Chec
   const ms = outcome.ms;
   if (outcome.late) return result(PathState.TIMEOUT, hostMessage.timeout(cls.name), ms);
   if (outcome.kind === 'trapped') return result(PathState.DOWN, hostMessage.trap(cls.name, outcome.reason), ms);
+  if ((outcome.raw & RESULT_RESERVED_BITS) !== 0) return result(PathState.WILD, hostMessage.invalidResult(cls.name, outcome.raw), ms);
   const { state, msgid } = decodeCheckResult(outcome.raw);
   if (!isPathState(state)) return result(PathState.WILD, hostMessage.invalidState(cls.name, state), ms);
   return result(state, cls.messages.format(msgid), ms);

@@ -23,6 +23,9 @@ export class CheckRunner {
 
   check(checker: Checker, timeoutMs: number): Promise<CheckResult> {
     if (checker.running || checker.device.io.busy) return Promise.resolve(result(PathState.PENDING, hostMessage.pending(), 0));
+    // A quarantined class is not dispatched: nothing of it runs until a new version replaces it.
+    const quarantine = checker.cls.quarantine;
+    if (quarantine !== null) return Promise.resolve(result(PathState.WILD, hostMessage.quarantined(checker.cls.name, quarantine), 0));
     const job = this.registry.beginJob(checker);
     if (job === null) return Promise.resolve(result(PathState.UNCHECKED, `${checker.cls.name} checker is unbound`, 0));
     const listener = this.listenerOf(checker);
@@ -77,6 +80,7 @@ class CheckListener implements JobListener {
   }
 
   ended(end: JobEnd): void {
+    this.registry.account(this.job.cls, end, 'check', this.job.spec);
     this.registry.endJob(this.job);
     this.checker.running = false;
     if (this.settled) return;
@@ -96,6 +100,11 @@ class CheckListener implements JobListener {
         return this.settle(result(PathState.WILD, hostMessage.badWait(cls.name, end.fd), end.ms));
       case 'terminated':
         return this.settle(result(PathState.DOWN, `${cls.name} checker: ${end.reason}`, 0));
+      case 'closed':
+        return this.settle(result(PathState.PENDING, `${cls.name} checker not finished: the pool is closed`, 0));
+      case 'corrupt':
+        // account() has quarantined the class for it.
+        return this.settle(result(PathState.WILD, hostMessage.quarantined(cls.name, cls.quarantine!), end.ms));
     }
   }
 

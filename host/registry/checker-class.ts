@@ -6,6 +6,7 @@ import type { ClassMetadata } from '../pool/worker-cells.js';
 import { ContextTable, type ContextHandle } from './context-table.js';
 import { LoadError } from './load-error.js';
 import { MemoryLayout } from './memory-layout.js';
+import { GUARD_BYTES, type MemoryGuard } from '../pool/memory-guard.js';
 import { RefCount } from './refcount.js';
 import { StrikeWindow } from './strike-window.js';
 import { missingExports, type ValidatedModule } from './validate-module.js';
@@ -60,6 +61,7 @@ export class CheckerClass {
     readonly id: number,
     readonly validated: ValidatedModule,
     metadata: ClassMetadata,
+    private readonly guard: MemoryGuard,
     memory: WebAssembly.Memory,
     readonly contexts: ContextTable,
     private readonly opts: ClassOptions,
@@ -92,6 +94,9 @@ export class CheckerClass {
     this.refs = new RefCount(() => this.unload(), (count) => opts.onRefcountError(this, count));
     this.mem = memory;
     this.growTo(0);
+    // The guard after the data, and after each scratch region (the last one precedes context 0).
+    guard.seal(this.layout.scratchBase - GUARD_BYTES);
+    for (let r = 0; r < opts.scratchRegions; r++) guard.seal(this.layout.scratch(r + 1) - GUARD_BYTES);
   }
 
   get origin(): string {
@@ -125,7 +130,10 @@ export class CheckerClass {
       this.contexts.recycle(handle);
       throw e;
     }
-    new Uint8Array(this.mem!.buffer, this.layout.ctx(handle.slot), this.layout.ctxStride).fill(0);
+    const at = this.layout.ctx(handle.slot);
+    new Uint8Array(this.mem!.buffer, at, this.layout.ctxStride).fill(0);
+    this.guard.seal(at + this.layout.ctxStride - GUARD_BYTES);
+    this.contexts.setSum(handle.slot, this.guard.sum(at, this.layout.ctxBytes));
     this.initFailed.delete(handle.slot);
     this.contexts.setDevice(handle.slot, deviceId);
     return handle;

@@ -16,7 +16,7 @@ export class Checker {
     readonly device: Device,
     deviceId: number,
   ) {
-    this.job = { cls, handle, deviceId };
+    this.job = { cls, handle, deviceId, spec: device.spec };
   }
 }
 
@@ -29,4 +29,6 @@ export interface Job {
   readonly handle: ContextHandle;
   /** The host-wide id under which the pool knows the context's device. */
   readonly deviceId: number;
+  /** The device's spec: how a quarantine reason names the path. */
+  readonly spec: string;
 }

@@ -68,6 +68,11 @@ export class ContextTable {
     Atomics.store(this.cells, slot * FIELDS + ContextField.DEVICE, deviceId);
   }
 
+  /** The checksum of the context as the host left it (MemoryGuard.sum), before its first call. */
+  setSum(slot: number, sum: number): void {
+    Atomics.store(this.cells, slot * FIELDS + ContextField.SUM, sum);
+  }
+
   device(slot: number): number {
     return Atomics.load(this.cells, slot * FIELDS + ContextField.DEVICE);
   }

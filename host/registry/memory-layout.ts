@@ -1,3 +1,5 @@
+import { GUARD_BYTES } from '../pool/memory-guard.js';
+
 const ALIGN = 16;
 const PAGE = 65536;
 
@@ -7,13 +9,16 @@ function align(n: number): number {
 
 /**
  * Where things live in a class memory (docs/ABI.md "Memory layout"): the module's data, then one
- * scratch region per host thread, then the context slots.
+ * scratch region per host thread, then the context slots, with a guard before and after every region:
+ * each stride ends in the guard that also precedes the next region.
  */
 export class MemoryLayout {
   readonly scratchBase: number;
   readonly scratchStride: number;
   readonly ctxBase: number;
   readonly ctxStride: number;
+  /** Bytes of a context slot the host checksums (the plugin's pc_ctx_size, rounded up). */
+  readonly ctxBytes: number;
 
   constructor(
     dataEnd: number,
@@ -21,10 +26,11 @@ export class MemoryLayout {
     readonly scratchRegions: number,
     ctxSize: number,
   ) {
-    this.scratchBase = align(Math.max(dataEnd, ALIGN));
-    this.scratchStride = align(scratchSize);
+    this.scratchBase = align(Math.max(dataEnd, ALIGN)) + GUARD_BYTES;
+    this.scratchStride = align(scratchSize) + GUARD_BYTES;
     this.ctxBase = this.scratchBase + this.scratchStride * scratchRegions;
-    this.ctxStride = Math.max(ALIGN, align(ctxSize));
+    this.ctxBytes = align(ctxSize);
+    this.ctxStride = this.ctxBytes + GUARD_BYTES;
   }
 
   scratch(region: number): number {

@@ -18,7 +18,7 @@ export function callPlugin(pool: WorkerPool, kind: number, classId: number, slot
       },
     };
     if (!pool.submit(kind, classId, slot, gen, deviceId, timeoutMs, listener)) {
-      const end: JobEnd = { ms: 0, kind: 'terminated', reason: 'pool closed' };
+      const end: JobEnd = { ms: 0, kind: 'closed' };
       ended(end);
       resolve(end);
     }
@@ -36,6 +36,10 @@ export function callFailure(end: CallEnd, timeoutMs: number): string {
       return `did not return within ${timeoutMs} ms`;
     case 'terminated':
       return `did not finish: ${end.reason}`;
+    case 'closed':
+      return 'did not finish: the pool is closed';
+    case 'corrupt':
+      return end.how === 'overran' ? 'wrote outside its context slot' : 'found its context changed by another call of the class';
     case 'bad-wait':
       return `waited on fd ${end.fd} with no command outstanding`;
     case 'stale':

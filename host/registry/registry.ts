@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Device } from '../backends/device.js';
+import { MemoryGuard } from '../pool/memory-guard.js';
 import { JobKind, type JobEnd, type WorkerPool } from '../pool/worker-pool.js';
 import { CheckerClass, type ClassState } from './checker-class.js';
 import { Checker, type Job } from './checker.js';
@@ -8,6 +10,7 @@ import { ContextTable, type ContextHandle } from './context-table.js';
 import { LoadError } from './load-error.js';
 import { callFailure, callPlugin } from './plugin-call.js';
 import { validateModule } from './validate-module.js';
+import { hostMessage } from '../abi/message.js';
 
 export interface RegistryOptions {
   /** Class memory cap in 64 KiB pages (default 4096: 256 MiB). */
@@ -110,14 +113,15 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
     const memory = new WebAssembly.Memory({ initial: Math.min(Math.max(lim.min, 1), maximum), maximum, shared: true });
     const contexts = new ContextTable(this.maxContexts);
     const id = this.nextClassId++;
-    this.pool.addClass({ id, module, memory, contexts: contexts.cells });
+    const guardKey = randomBytes(4).readInt32LE();
+    this.pool.addClass({ id, module, memory, contexts: contexts.cells, guardKey });
     let cls: CheckerClass;
     try {
       const end = await callPlugin(this.pool, JobKind.PROBE, id, 0, 0, 0, this.callTimeoutMs);
       if (end.kind !== 'returned' || end.late || end.metadata === undefined) {
         throw new LoadError(end.kind === 'trapped' ? 'trap' : 'timeout', `${origin}: reading its metadata exports ${callFailure(end, this.callTimeoutMs)}`);
       }
-      cls = new CheckerClass(id, validated, end.metadata, memory, contexts, {
+      cls = new CheckerClass(id, validated, end.metadata, new MemoryGuard(memory, guardKey), memory, contexts, {
         origin,
         maxPages: this.maxPages,
         scratchRegions: this.opts.scratchRegions,
@@ -200,6 +204,31 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
   }
 
   /**
+   * Judge how a plugin call of `cls` ended (DESIGN.md "containment"). A trap, a call still running on
+   * its thread past its deadline, a lost thread or a wait on nothing is a strike; at the class's strike
+   * limit within its window, or at once for memory corruption, the class is quarantined: nothing of it
+   * is dispatched again, and only a new version serves its paths. `spec` is the device of the path the
+   * call was for. A device that is slow (a parked call abandoned) is not the class's fault.
+   */
+  account(cls: CheckerClass, end: JobEnd, call: 'check' | 'pc_init' | 'pc_free', spec: string): void {
+    if (cls.quarantine !== null) return;
+    const named = call === 'check' ? `the check of ${spec}` : `${call} for ${spec}`;
+    if (end.kind === 'corrupt') {
+      return this.quarantine(cls, end.how === 'overran' ? `${named} wrote outside its context slot` : `the context of ${spec} was changed between its calls, by another call of the class`);
+    }
+    const what = strikeOf(end);
+    if (what === null) return;
+    if (cls.strikes.add(performance.now())) {
+      this.quarantine(cls, `${cls.strikes.limit} failures within ${cls.strikes.windowMs / 1000} s; the last: ${named} ${what}`);
+    }
+  }
+
+  private quarantine(cls: CheckerClass, reason: string): void {
+    cls.quarantine = reason;
+    this.emit('event', { type: 'quarantined', name: cls.name, version: cls.version, reason });
+  }
+
+  /**
    * Bind a path on `device` to the current class of `name`: one class reference, one context, and the
    * plugin's pc_init run on a worker within `timeoutMs` (it may wait for the device like a check).
    * Rejects with one line when init fails; nothing is left held then but what a stuck init still holds
@@ -208,6 +237,7 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
   async bind(name: string, device: Device, timeoutMs = this.callTimeoutMs): Promise<Checker> {
     const cls = this.currentByName.get(name);
     if (cls === undefined) throw new Error(`no checker class named '${name}' is loaded`);
+    if (cls.quarantine !== null) throw new Error(hostMessage.quarantined(name, cls.quarantine));
     cls.refs.ref();
     const deviceId = this.nextDeviceId++;
     let handle: ContextHandle;
@@ -218,9 +248,12 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
       throw e;
     }
     this.pool.addDevice(deviceId, device);
-    const job: Job = { cls, handle, deviceId };
+    const job: Job = { cls, handle, deviceId, spec: device.spec };
     this.hold(job);
-    const end = await callPlugin(this.pool, JobKind.INIT, cls.id, handle.slot, handle.gen, deviceId, timeoutMs, () => this.endJob(job));
+    const end = await callPlugin(this.pool, JobKind.INIT, cls.id, handle.slot, handle.gen, deviceId, timeoutMs, (e) => {
+      this.account(cls, e, 'pc_init', device.spec);
+      this.endJob(job);
+    });
     if (end.kind === 'returned' && !end.late && end.raw === 0) {
       cls.checkers++;
       return new Checker(cls, handle, device, deviceId);
@@ -278,6 +311,7 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
     if (cls.contexts.release(handle) !== 0) return;
     cls.refs.ref();
     const recycle = (end?: JobEnd) => {
+      if (end !== undefined) this.account(cls, end, 'pc_free', job.spec);
       if (end !== undefined && !(end.kind === 'returned' && !end.late)) {
         this.emit('event', { type: 'call-failed', name: cls.name, version: cls.version, message: `${cls.name} checker pc_free ${callFailure(end, this.callTimeoutMs)}` });
       }
@@ -286,8 +320,25 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
       this.pool.dropDevice(job.deviceId);
       cls.refs.unref();
     };
-    if (!cls.needsFree(handle)) return recycle();
+    // A quarantined class runs no plugin code at all, pc_free included.
+    if (!cls.needsFree(handle) || cls.quarantine !== null) return recycle();
     void callPlugin(this.pool, JobKind.FREE, cls.id, handle.slot, handle.gen, job.deviceId, this.callTimeoutMs, recycle);
+  }
+}
+
+/** What makes an end a strike against its class, as the end of a sentence; null: no strike. */
+function strikeOf(end: JobEnd): string | null {
+  switch (end.kind) {
+    case 'trapped':
+      return `trapped: ${end.reason}`;
+    case 'returned':
+      return end.late ? 'ran past its deadline' : null;
+    case 'terminated':
+      return `did not finish: ${end.reason}`;
+    case 'bad-wait':
+      return `waited on fd ${end.fd} with no command outstanding`;
+    default:
+      return null;
   }
 }
 

@@ -1,6 +1,8 @@
 import type { GuestMemory } from './guest-memory.js';
 
 const IOVEC_SIZE = 8;
+/** Most iovecs one call takes (Linux's IOV_MAX, UIO_MAXIOV): more is EINVAL. */
+export const IOV_MAX = 1024;
 
 /**
  * Validate an iovec array (`{ buf: u32, buf_len: u32 }[]`) and return its total length, or -1 when the
@@ -19,14 +21,14 @@ export function iovecTotal(mem: GuestMemory, iovs: number, count: number): numbe
   return total;
 }
 
-/** Copy the bytes named by a validated iovec array into `into` (which holds at least their total). */
+/** Copy the first bytes named by a validated iovec array into `into`, in order, until it is full. */
 export function gather(mem: GuestMemory, iovs: number, count: number, into: Uint8Array): void {
   let off = 0;
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < count && off < into.length; i++) {
     const at = iovs + i * IOVEC_SIZE;
-    const len = mem.u32(at + 4);
-    into.set(mem.bytes(mem.u32(at), len), off);
-    off += len;
+    const n = Math.min(mem.u32(at + 4), into.length - off);
+    into.set(mem.bytes(mem.u32(at), n), off);
+    off += n;
   }
 }
 

@@ -6,7 +6,8 @@ import { nameProblem, NAMESPACE_DIR } from './device-namespace.js';
 import { Errno } from './errno.js';
 import { FdTable, PREOPEN_FD, type FdEntry } from './fd-table.js';
 import type { GuestMemory } from './guest-memory.js';
-import { gather, iovecTotal, scatter } from './iovec.js';
+import { gather, IOV_MAX, iovecTotal, scatter } from './iovec.js';
+import { OutputLimiter, OUTPUT_BURST, type OutputStream } from './output-limit.js';
 import { ProcExit } from './proc-exit.js';
 import { SG_MAX_FRAME } from './sg-channel.js';
 
@@ -21,8 +22,12 @@ const ALL_RIGHTS = 0x1fffffffn;
 /** fdflags.nonblock: device fds behave as Linux /dev/sgN opened with O_NONBLOCK. */
 const FDFLAGS_NONBLOCK = 0x4;
 
-/** Where plugin writes to stdout/stderr go. */
-export type LogSink = (fd: 1 | 2, text: string) => void;
+/**
+ * Where plugin writes to stdout/stderr go: text as OutputLimiter passes it, and the bytes of that
+ * stream dropped since the last report, this write's included. Called at most once per write, and by
+ * flushOutput() (text '').
+ */
+export type LogSink = (stream: OutputStream, text: string, dropped: number) => void;
 
 /** The functions of `wasi_snapshot_preview1` a plugin may import (docs/ABI.md "WASI subset"). */
 export const SUPPORTED_WASI = [
@@ -56,11 +61,14 @@ export class WasiShim {
   private readonly dirName = Buffer.from(NAMESPACE_DIR);
   /** Total length of the iovecs ioEntry() last validated (a field, so the check allocates nothing). */
   private ioTotal = 0;
+  /** Where a stdio write's admitted prefix is copied: never more than the limiter's burst. */
+  private readonly outputBuffer = new Uint8Array(OUTPUT_BURST);
 
   constructor(
     private readonly mem: GuestMemory,
     private readonly namespace: DeviceNamespace,
     private readonly log: LogSink = () => {},
+    private readonly output = new OutputLimiter(),
   ) {}
 
   /** The import object's `wasi_snapshot_preview1` member. */
@@ -146,10 +154,12 @@ export class WasiShim {
   /**
    * What fd_read, fd_write and fd_pread check first: the fd, the iovecs and the out pointer, and that
    * the fd is not the directory. Returns an errno, or the entry (the iovecs' total is in ioTotal).
+   * More than IOV_MAX iovecs is EINVAL, as Linux's readv/writev: it bounds the walk over them.
    */
   private ioEntry(fd: number, iovs: number, count: number, out: number): Exclude<FdEntry, { kind: 'dir' }> | number {
     const entry = this.fds.get(fd);
     if (entry === undefined) return Errno.BADF;
+    if (count >>> 0 > IOV_MAX) return Errno.INVAL;
     this.ioTotal = iovecTotal(this.mem, iovs, count);
     if (this.ioTotal < 0 || !this.mem.inBounds(out, 4)) return Errno.FAULT;
     if (entry.kind === 'dir') return Errno.ISDIR;
@@ -186,13 +196,28 @@ export class WasiShim {
     return Errno.SUCCESS;
   }
 
+  /**
+   * Copies only what the output limiter admits, so a flood costs O(iovecs + admitted bytes) per call,
+   * and reports the whole length written: output past the caps is dropped, not refused, so a plugin
+   * has no reason to retry it.
+   */
   private writeStdio(entry: Extract<FdEntry, { kind: 'stdio' }>, iovs: number, count: number, length: number, out: number): number {
     if (entry.fd === 0) return Errno.BADF;
-    const text = new Uint8Array(length);
-    gather(this.mem, iovs, count, text);
-    this.log(entry.fd, Buffer.from(text).toString('utf8'));
+    const stream = entry.fd === 1 ? 'stdout' : 'stderr';
+    const prefix = this.outputBuffer.subarray(0, this.output.allowance(length));
+    gather(this.mem, iovs, count, prefix);
+    const passed = this.output.pass(stream, prefix, length);
+    if (passed !== null) this.log(stream, passed.text, passed.dropped);
     this.mem.setU32(out, length);
     return Errno.SUCCESS;
+  }
+
+  /** Report output dropped since the last text; the host calls it when a job ends, so a flood that goes quiet is still counted. */
+  flushOutput(): void {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const dropped = this.output.flush(stream);
+      if (dropped > 0) this.log(stream, '', dropped);
+    }
   }
 
   /**
