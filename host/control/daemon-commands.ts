@@ -4,7 +4,7 @@ import { loadConfig } from '../daemon/config/daemon-config.js';
 import { DaemonCommandError, type Daemon } from '../daemon/daemon.js';
 
 /** The verbs pathcheckd answers on its control socket (`watch` is the server's own). */
-export const COMMANDS = ['show paths', 'show checkers', 'show stats', 'show metrics', 'add path', 'del path', 'reconfigure', 'reload checker', 'fault', 'shutdown'] as const;
+export const COMMANDS = ['show paths', 'show checkers', 'show stats', 'show metrics', 'add path', 'del path', 'reconfigure', 'reload checker', 'unload checker', 'fault', 'shutdown'] as const;
 
 function stringArg(req: ControlRequest, name: string, required: true): string;
 function stringArg(req: ControlRequest, name: string, required: false): string | undefined;
@@ -46,6 +46,10 @@ export function daemonHandler(daemon: Daemon, onShutdown: () => void): ControlHa
         case 'reload checker': {
           const name = stringArg(req, 'name', true);
           return { checker: name, version: await daemon.reloadChecker(name) };
+        }
+        case 'unload checker': {
+          const name = stringArg(req, 'name', true);
+          return { checker: name, version: await daemon.unloadChecker(name) };
         }
         case 'fault': {
           const spec = stringArg(req, 'spec', true);

@@ -3,9 +3,13 @@ import type { DaemonEventBody } from './daemon-event.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
-/** The log line for what a plugin wrote: the shim has escaped the text; the logger escapes again what it missed. */
+/**
+ * The one log line for what a plugin wrote. The shim escapes control characters but tab and newline;
+ * the write's final newline ends the line here, and the logger escapes any other, so no raw control
+ * character reaches the log.
+ */
 export function pluginOutputLine(e: Extract<RegistryEvent, { type: 'plugin-output' }>): string {
-  return `checker ${e.name} v${e.version} ${e.stream}: ${e.text}${e.dropped > 0 ? ` (${e.dropped} bytes dropped)` : ''}`;
+  return `checker ${e.name} v${e.version} ${e.stream}: ${e.text.replace(/\n$/, '')}${e.dropped > 0 ? ` (${e.dropped} bytes dropped)` : ''}`;
 }
 
 /**

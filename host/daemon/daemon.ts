@@ -282,7 +282,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
   }
 
   private async reloadCheckerNow(name: string): Promise<number> {
-    this.loaded(name);
+    this.requireCurrent(name);
     await this.ensureChecker(name, 'always');
     const failed = await this.followCurrent();
     const version = this.host.registry.current(name)!.version;
@@ -300,7 +300,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
    */
   unloadChecker(name: string): Promise<number> {
     return this.exclusive(async () => {
-      const { version } = this.loaded(name);
+      const { version } = this.requireCurrent(name);
       const used = [...this.paths.values()].filter((p) => p.checkerName === name).length;
       if (used > 0) throw new DaemonCommandError(`checker '${name}' is used by ${used} path${used === 1 ? '' : 's'}; delete or move them first`);
       this.host.registry.unload(name);
@@ -310,7 +310,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
   }
 
   /** The current class of `name`; refused when there is none. */
-  private loaded(name: string): CheckerClass {
+  private requireCurrent(name: string): CheckerClass {
     const cls = this.host.registry.current(name);
     if (cls === undefined) throw new DaemonCommandError(`checker '${name}' is not loaded`);
     return cls;

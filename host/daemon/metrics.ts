@@ -59,7 +59,7 @@ export class Metrics {
       ...scalar('pathcheck_classes_unloaded_total', 'counter', 'Checker classes unloaded.', this.classesUnloaded),
       ...scalar('pathcheck_class_releases_pending', 'gauge', 'Workers yet to drop their instance of an unloaded class, summed over classes.', s.releasesPending),
       ...scalar('pathcheck_plugin_output_lines_total', 'counter', 'Plugin stdout/stderr output events (one info log line each).', this.pluginOutputLines),
-      ...scalar('pathcheck_plugin_output_dropped_bytes_total', 'counter', 'Plugin output bytes dropped by the per-class cap and rate limit.', this.pluginOutputDroppedBytes),
+      ...scalar('pathcheck_plugin_output_dropped_bytes_total', 'counter', 'Plugin output bytes dropped by the output cap and rate limit.', this.pluginOutputDroppedBytes),
       ...scalar('pathcheck_pool_workers', 'gauge', 'Worker threads.', s.workers),
       ...scalar('pathcheck_pool_workers_busy', 'gauge', 'Workers running a check now.', s.busy),
       ...scalar('pathcheck_pool_workers_stuck', 'gauge', 'Workers terminated for being stuck and not yet exited.', s.stuck),

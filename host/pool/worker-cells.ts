@@ -7,12 +7,13 @@ import type { DeviceShare } from '../backends/device.js';
  * the main thread waits on it), SLEEPERS (workers blocked on WAKE) and MAIN_WAITING (the main thread is
  * waiting on DONE_WAKE): waking a thread costs microseconds, so nobody notifies a thread that is not
  * asleep. Per worker: CURRENT (the job it is running, 0 idle, KILLED once the main thread has condemned
- * it) and READY (1 once the worker takes jobs).
+ * it), READY (1 once the worker takes jobs) and IN_DEVICE (1 while a blocking backend holds the thread in
+ * a device call: time spent there is the device's, never the plugin class's).
  */
 export const PoolCell = { WAKE: 0, DONE_WAKE: 1, SLEEPERS: 2, MAIN_WAITING: 3 } as const;
 export const POOL_CELLS = 4;
-export const WorkerCell = { CURRENT: 0, READY: 1 } as const;
-export const WORKER_CELLS = 2;
+export const WorkerCell = { CURRENT: 0, READY: 1, IN_DEVICE: 2 } as const;
+export const WORKER_CELLS = 3;
 export const KILLED = -1;
 
 /** Messages the main thread posts to a worker's control port (never one per check). */
@@ -56,7 +57,9 @@ export type WorkerReport =
   | { readonly op: 'trap'; readonly job: number; readonly reason: string }
   | { readonly op: 'metadata'; readonly job: number; readonly metadata: ClassMetadata }
   /** The worker has dropped its instance of a dropped class (and asked its heap to collect it). */
-  | { readonly op: 'released'; readonly classId: number };
+  | { readonly op: 'released'; readonly classId: number }
+  /** What a plugin wrote to stdout/stderr, as the shim's limiter let it through (docs/ABI.md). */
+  | { readonly op: 'output'; readonly classId: number; readonly stream: 'stdout' | 'stderr'; readonly text: string; readonly dropped: number };
 
 export interface WorkerInit {
   readonly index: number;

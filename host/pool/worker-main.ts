@@ -38,6 +38,8 @@ interface WorkerClass {
   /** Made with the layout: contexts exist from then on. */
   guard: MemoryGuard | null;
   instance: PluginInstance | null;
+  /** When this thread last reported the class's dropped output (at most once a second). */
+  lastFlush: number;
 }
 const classes = new Map<number, WorkerClass>();
 const devices = new Map<number, Device>();
@@ -45,7 +47,7 @@ const devices = new Map<number, Device>();
 function control(msg: ControlMessage): void {
   switch (msg.op) {
     case 'class':
-      classes.set(msg.id, { desc: msg, layout: null, guard: null, instance: null });
+      classes.set(msg.id, { desc: msg, layout: null, guard: null, instance: null, lastFlush: 0 });
       return;
     case 'layout': {
       const c = classes.get(msg.id);
@@ -60,9 +62,21 @@ function control(msg: ControlMessage): void {
       init.port.postMessage({ op: 'released', classId: msg.id });
       collectSoon();
       return;
-    case 'device':
-      devices.set(msg.id, attachDevice(msg.share));
+    case 'device': {
+      const device = attachDevice(msg.share);
+      // A backend that blocks the submitting thread (sim hang-hard) marks the time as the device's.
+      const submitted = device.submitted.bind(device);
+      device.submitted = () => {
+        Atomics.store(mine, WorkerCell.IN_DEVICE, 1);
+        try {
+          submitted();
+        } finally {
+          Atomics.store(mine, WorkerCell.IN_DEVICE, 0);
+        }
+      };
+      devices.set(msg.id, device);
       return;
+    }
     case 'drop-device': {
       const device = devices.get(msg.id);
       devices.delete(msg.id);
@@ -101,7 +115,8 @@ function drainControl(): void {
 
 /** This worker's instance of a class, made on first use against the class's shared memory. */
 function instanceOf(c: WorkerClass): PluginInstance {
-  c.instance ??= PluginInstance.create(c.desc.module, c.desc.memory, namespace);
+  const classId = c.desc.id;
+  c.instance ??= PluginInstance.create(c.desc.module, c.desc.memory, namespace, (stream, text, dropped) => init.port.postMessage({ op: 'output', classId, stream, text, dropped }));
   return c.instance;
 }
 
@@ -178,9 +193,17 @@ function execute(id: number): void {
     return finish(id, DoneKind.CORRUPT, Corruption.OVERRAN, late(at));
   }
   Atomics.store(c.desc.contexts, sumCell, guard.sum(ctx, layout.ctxBytes));
+  const now = performance.now();
+  if (now - c.lastFlush >= OUTPUT_FLUSH_MS) {
+    c.lastFlush = now;
+    instance.shim.flushOutput();
+  }
   if (reason !== null) return trapped(id, reason, late(at));
   finish(id, ended.kind, ended.raw, ended.kind === DoneKind.RETURNED ? late(at) : 0);
 }
+
+/** A flood's dropped-bytes count is reported at most this often per class and thread. */
+const OUTPUT_FLUSH_MS = 1000;
 
 /** How run() ended when it did not throw (a field pair, so a check allocates nothing). */
 const ended = { kind: 0, raw: 0 };

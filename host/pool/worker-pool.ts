@@ -40,8 +40,10 @@ export type JobEnd = { ms: number } & (
   | { readonly kind: 'bad-wait'; readonly fd: number }
   /** The class memory around the job's context was not as the host left it (see Corruption in done-ring). */
   | { readonly kind: 'corrupt'; readonly how: 'overran' | 'changed' }
-  /** The thread running it died or was terminated mid-call. */
-  | { readonly kind: 'terminated'; readonly reason: string }
+  /** The thread running it died or was terminated mid-call; `inDevice`: inside a blocking device call (not the plugin's doing). */
+  | { readonly kind: 'terminated'; readonly reason: string; readonly inDevice: boolean }
+  /** Its call ran so long while its class held more than its share of the workers that its thread was terminated. */
+  | { readonly kind: 'preempted'; readonly reason: string }
   /** The pool closed before it ended. */
   | { readonly kind: 'closed' }
 );
@@ -58,7 +60,9 @@ export type PoolEvent =
   | { readonly type: 'stuck-cap'; readonly message: string };
 
 /** What the pool tells the registry about a class (not a daemon event by itself). */
-export type ClassReport = { readonly type: 'released'; readonly classId: number };
+export type ClassReport =
+  | { readonly type: 'released'; readonly classId: number }
+  | { readonly type: 'output'; readonly classId: number; readonly stream: 'stdout' | 'stderr'; readonly text: string; readonly dropped: number };
 
 export interface PoolOptions {
   /** Worker threads (default: the machine's cores). */
@@ -81,14 +85,39 @@ interface PoolWorker {
   readonly port: MessagePort;
   readonly region: number;
   /** The job this worker was terminated in: its references go back only once the thread is gone. */
-  condemnedJob: { readonly id: number; readonly reason: string } | null;
+  condemnedJob: { readonly id: number; readonly end: Extract<JobEnd, { kind: 'terminated' | 'preempted' }> } | null;
+  /** The job the watchdog last saw this worker run, and since when (how long a call has held the thread). */
+  seenJob: number;
+  seenAt: number;
   /** Why the thread failed, if it did (an uncaught error in the worker). */
   error: string | null;
+}
+
+/**
+ * A class's share of the workers. Every class may use all of them while its calls are short; a class
+ * seen holding a thread in one call for over HOG_MS becomes suspect, and while it is, at most `cap` of
+ * its jobs are on the queue or a thread at once (the rest wait in `held`, in order), and any of its calls
+ * beyond that share that run long are preempted: a looping plugin cannot take every worker from the
+ * other classes' paths (DESIGN.md "containment").
+ */
+interface ClassTraffic {
+  /** Its jobs in the shared queue, the backlog or on a thread. */
+  dispatched: number;
+  readonly held: number[];
+  suspectUntil: number;
+  cap: number;
 }
 
 interface InFlight {
   readonly listener: JobListener;
   readonly classId: number;
+  readonly traffic: ClassTraffic;
+  /** The call it makes next (a parked job continues with PENDING). */
+  kind: number;
+  /** Counted in traffic.dispatched. */
+  dispatched: boolean;
+  /** Waiting in traffic.held. */
+  held: boolean;
   readonly slot: number;
   readonly gen: number;
   /** The device the job's context checks (host-wide id; 0 for a class-wide job). */
@@ -109,6 +138,10 @@ interface PoolDevice {
 }
 
 const WATCHDOG_MS = 10;
+/** A call holding a thread this long is CPU-bound plugin code: a healthy check takes microseconds. */
+const HOG_MS = 50;
+/** How long a class stays suspect after its last such call. */
+const SUSPECT_MS = 30_000;
 /** WASI EIO: what a command gets whose device failed to start it. */
 const EIO = 29;
 const TERMINATE_WAIT_MS = 2000;
@@ -138,6 +171,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
   private readonly inFlight = new Map<number, InFlight>();
   private readonly classes = new Map<number, ClassDescriptor>();
   private readonly layouts = new Map<number, ClassLayout & { readonly guard: MemoryGuard }>();
+  private readonly traffic = new Map<number, ClassTraffic>();
   private readonly devices = new Map<number, PoolDevice>();
   /** Dropped classes, by id: the workers whose acknowledgement is still to come. */
   private readonly releasing = new Map<number, Set<PoolWorker>>();
@@ -172,6 +206,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
   /** Make a class known to every worker (each instantiates it lazily, on its first job). */
   addClass(desc: ClassDescriptor): void {
     this.classes.set(desc.id, desc);
+    this.traffic.set(desc.id, { dispatched: 0, held: [], suspectUntil: 0, cap: this.size });
     this.broadcast({ op: 'class', ...desc });
   }
 
@@ -187,6 +222,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
   dropClass(id: number): void {
     this.classes.delete(id);
     this.layouts.delete(id);
+    this.traffic.delete(id);
     this.broadcast({ op: 'drop-class', id });
     // Condemned workers still exiting may hold an instance too: they acknowledge by exiting.
     const holders = new Set([...this.workers, ...this.exiting]);
@@ -219,23 +255,56 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     const id = this.nextJob;
     this.nextJob = id === 0x7fffffff ? 1 : id + 1;
     const deadline = crossThreadNow() + timeoutMs;
-    this.inFlight.set(id, { listener, classId, slot, gen, deviceId, deadline, started: performance.now(), late: false, parked: false, serial: 0 });
-    this.enqueue(id, kind, classId, slot, gen, deadline);
+    const traffic = this.traffic.get(classId) ?? { dispatched: 0, held: [], suspectUntil: 0, cap: this.size };
+    const e: InFlight = { listener, classId, traffic, kind, dispatched: false, held: false, slot, gen, deviceId, deadline, started: performance.now(), late: false, parked: false, serial: 0 };
+    this.inFlight.set(id, e);
+    this.enqueue(id, e, kind);
     this.watch();
     return true;
   }
 
-  private enqueue(id: number, kind: number, classId: number, slot: number, gen: number, deadline: number): void {
+  /** Queue job `id` to make call `kind`, unless its class is suspect and already has its share out. */
+  private enqueue(id: number, e: InFlight, kind: number): void {
+    e.kind = kind;
+    const t = e.traffic;
+    if (t.suspectUntil !== 0 && t.dispatched >= t.cap) {
+      e.held = true;
+      t.held.push(id);
+      return;
+    }
+    this.dispatch(id, e);
+  }
+
+  private dispatch(id: number, e: InFlight): void {
+    e.dispatched = true;
+    e.traffic.dispatched++;
     const r = this.record;
     r[Job.ID] = id;
-    r[Job.CLASS] = classId;
-    r[Job.SLOT] = slot;
-    r[Job.GEN] = gen;
-    r[Job.DEADLINE] = deadline;
-    r[Job.KIND] = kind;
+    r[Job.CLASS] = e.classId;
+    r[Job.SLOT] = e.slot;
+    r[Job.GEN] = e.gen;
+    r[Job.DEADLINE] = e.deadline;
+    r[Job.KIND] = e.kind;
     if (this.backlog.length > 0 || !this.jobs.push(r)) this.backlog.push(r.slice());
     this.pendingWakes++;
     if (this.pendingWakes === 1) queueMicrotask(this.wakeWorkers);
+  }
+
+  /** A job left the queue and its thread (it returned, parked or ended): its class may send the next held one. */
+  private undispatch(e: InFlight): void {
+    e.dispatched = false;
+    const t = e.traffic;
+    t.dispatched--;
+    this.release(t);
+  }
+
+  private release(t: ClassTraffic): void {
+    while (t.held.length > 0 && (t.suspectUntil === 0 || t.dispatched < t.cap)) {
+      const id = t.held.shift()!;
+      const e = this.inFlight.get(id)!;
+      e.held = false;
+      this.dispatch(id, e);
+    }
   }
 
   private flushBacklog(): void {
@@ -309,7 +378,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     };
     const thread = new Worker(workerScript(), { workerData: init, transferList: [port2] });
     thread.unref();
-    const w: PoolWorker = { index, thread, cells, ring, port: port1, region, condemnedJob: null, error: null };
+    const w: PoolWorker = { index, thread, cells, ring, port: port1, region, condemnedJob: null, seenJob: 0, seenAt: 0, error: null };
     for (const desc of this.classes.values()) port1.postMessage({ op: 'class', ...desc });
     for (const [id, { guard: _, ...layout }] of this.layouts) port1.postMessage({ op: 'layout', id, ...layout });
     for (const [id, d] of this.devices) port1.postMessage({ op: 'device', id, share: d.device.share() });
@@ -350,7 +419,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     // A thread that is gone holds no instance of anything.
     for (const id of [...this.releasing.keys()]) this.acknowledge(w, id);
     // Only now can nothing run in the condemned job's context: its hold and class reference go back.
-    if (w.condemnedJob !== null) this.endLost(w.condemnedJob.id, w.condemnedJob.reason);
+    if (w.condemnedJob !== null) this.endLost(w.condemnedJob.id, w.condemnedJob.end);
     if (this.closed) return;
     const i = this.workers.indexOf(w);
     if (i >= 0) {
@@ -358,7 +427,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
       this.workers.splice(i, 1);
       this.drain(w);
       const cur = Atomics.load(w.cells, WorkerCell.CURRENT);
-      if (cur > 0) this.endLost(cur, `worker ${w.index} exited with code ${code}${w.error ? `: ${w.error}` : ''}`);
+      const reason = `worker ${w.index} exited with code ${code}${w.error ? `: ${w.error}` : ''}`;
+      if (cur > 0) this.endLost(cur, { ms: 0, kind: 'terminated', reason, inDevice: Atomics.load(w.cells, WorkerCell.IN_DEVICE) === 1 });
       this.owed++;
     }
     this.replenish(`worker ${w.index} exited${w.error ? `: ${w.error}` : ''}`);
@@ -383,7 +453,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
    * End a job whose thread is gone mid-call. What the call left in its context is the context now:
    * its checksum is taken again, or the next call would read the unfinished call as corruption.
    */
-  private endLost(id: number, reason: string): void {
+  private endLost(id: number, end: Extract<JobEnd, { kind: 'terminated' | 'preempted' }>): void {
     const e = this.inFlight.get(id);
     const layout = e === undefined ? undefined : this.layouts.get(e.classId);
     const cells = e === undefined ? undefined : this.classes.get(e.classId)?.contexts;
@@ -391,7 +461,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
       const at = layout.ctxBase + e.slot * layout.ctxStride;
       Atomics.store(cells, e.slot * CONTEXT_FIELDS + ContextField.SUM, layout.guard.sum(at, layout.ctxBytes));
     }
-    this.end(id, { ms: 0, kind: 'terminated', reason });
+    this.end(id, end);
   }
 
   /** End job `id`; `body.ms` (callers write 0) is stamped here. */
@@ -401,6 +471,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     this.inFlight.delete(id);
     this.reports.delete(id);
     if (e.parked) this.unpark(e);
+    if (e.held) e.traffic.held.splice(e.traffic.held.indexOf(id), 1);
+    if (e.dispatched) this.undispatch(e);
     this.settleIo(id, e.deviceId, body.kind === 'terminated' || body.kind === 'closed');
     body.ms = performance.now() - e.started;
     e.listener.ended(body);
@@ -448,10 +520,12 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
       return;
     }
     this.unpark(e);
-    this.enqueue(id, JobKind.PENDING, e.classId, e.slot, e.gen, e.deadline);
+    this.enqueue(id, e, JobKind.PENDING);
   }
 
   private park(id: number, e: InFlight): void {
+    // Parked is off the thread: it no longer counts against its class's share.
+    if (e.dispatched) this.undispatch(e);
     const d = this.devices.get(e.deviceId);
     if (d === undefined) return this.end(id, { ms: 0, kind: 'stale' });
     const io = d.device.io;
@@ -523,6 +597,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
 
   private onReport(w: PoolWorker, report: WorkerReport): void {
     if (report.op === 'released') this.acknowledge(w, report.classId);
+    else if (report.op === 'output') this.emit('class', { type: 'output', classId: report.classId, stream: report.stream, text: report.text, dropped: report.dropped });
     else this.reports.set(report.job, report);
   }
 
@@ -575,27 +650,79 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
         e.listener.late();
         // A parked job past its deadline is given up: no thread to stop, its references go back now.
         if (e.parked) this.end(id, { ms: 0, kind: 'abandoned' });
+        // One its class's share held back never ran.
+        else if (e.held) this.end(id, { ms: 0, kind: 'expired' });
       }
     }
+    this.share(performance.now());
     for (const w of [...this.workers]) {
       const cur = Atomics.load(w.cells, WorkerCell.CURRENT);
       if (cur <= 0) continue;
       const e = this.inFlight.get(cur);
-      if (e !== undefined && t > e.deadline + this.stuckAfterMs) this.condemn(w, cur, t - e.deadline);
+      if (e !== undefined && t > e.deadline + this.stuckAfterMs) {
+        // The caller already has its `timeout` (late() came first).
+        const reason = `worker ${w.index} stuck ${Math.round(t - e.deadline)} ms past the deadline, terminated`;
+        this.condemn(w, cur, { ms: 0, kind: 'terminated', reason, inDevice: Atomics.load(w.cells, WorkerCell.IN_DEVICE) === 1 });
+      }
     }
     if (this.inFlight.size === 0) this.stopWatch();
   }
 
-  /** Terminate a worker stuck in a job; the job ends now and its references go back to its owner. */
-  private condemn(w: PoolWorker, job: number, lateMs: number): void {
+  /**
+   * Fair shares (see ClassTraffic): find the calls that have held their thread past HOG_MS (not in a
+   * blocking device call: that is the device's time), make their classes suspect, and preempt the
+   * newest of a class's long calls beyond its share, where a share is the workers divided among the
+   * classes that have work.
+   */
+  private share(now: number): void {
+    let long: Map<ClassTraffic, PoolWorker[]> | null = null;
+    for (const w of this.workers) {
+      const cur = Atomics.load(w.cells, WorkerCell.CURRENT);
+      if (cur !== w.seenJob) {
+        w.seenJob = cur;
+        w.seenAt = now;
+        continue;
+      }
+      if (cur <= 0 || now - w.seenAt < HOG_MS || Atomics.load(w.cells, WorkerCell.IN_DEVICE) === 1) continue;
+      const e = this.inFlight.get(cur);
+      if (e === undefined) continue;
+      long ??= new Map();
+      const list = long.get(e.traffic) ?? [];
+      list.push(w);
+      long.set(e.traffic, list);
+    }
+    if (long !== null) {
+      let busy = 0;
+      for (const t of this.traffic.values()) if (t.dispatched + t.held.length > 0) busy++;
+      const share = Math.max(1, Math.floor(this.size / Math.max(1, busy)));
+      for (const [t, workers] of long) {
+        t.suspectUntil = now + SUSPECT_MS;
+        t.cap = share;
+        workers.sort((a, b) => b.seenAt - a.seenAt);
+        for (const w of workers.slice(0, workers.length - share)) {
+          const reason = `its call ran ${Math.round(now - w.seenAt)} ms on worker ${w.index} while its class held ${workers.length} of ${this.size} workers (its share is ${share})`;
+          this.condemn(w, w.seenJob, { ms: 0, kind: 'preempted', reason });
+        }
+      }
+    }
+    for (const t of this.traffic.values()) {
+      if (t.suspectUntil !== 0 && now > t.suspectUntil) {
+        t.suspectUntil = 0;
+        this.release(t);
+      }
+    }
+  }
+
+  /** Terminate a worker stuck in a job; the job ends (and its references go back) once the thread is gone. */
+  private condemn(w: PoolWorker, job: number, end: Extract<JobEnd, { kind: 'terminated' | 'preempted' }>): void {
     if (Atomics.compareExchange(w.cells, WorkerCell.CURRENT, job, KILLED) !== job) return;
     this.workers.splice(this.workers.indexOf(w), 1);
     this.exiting.add(w);
     this.drain(w);
-    // The caller already has its `timeout` (late() came first); the job ends when the thread is gone.
-    w.condemnedJob = { id: job, reason: `worker ${w.index} stuck ${Math.round(lateMs)} ms past the deadline, terminated` };
+    w.condemnedJob = { id: job, end };
     void w.thread.terminate();
     this.owed++;
-    this.replenish(`worker ${w.index} was stuck`);
+    this.replenish(`worker ${w.index} was ${end.kind === 'preempted' ? 'preempted' : 'stuck'}`);
   }
+
 }

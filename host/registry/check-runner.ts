@@ -100,6 +100,8 @@ class CheckListener implements JobListener {
         return this.settle(result(PathState.WILD, hostMessage.badWait(cls.name, end.fd), end.ms));
       case 'terminated':
         return this.settle(result(PathState.DOWN, `${cls.name} checker: ${end.reason}`, 0));
+      case 'preempted':
+        return this.settle(result(PathState.TIMEOUT, `${cls.name} checker overran: ${end.reason}`, end.ms));
       case 'closed':
         return this.settle(result(PathState.PENDING, `${cls.name} checker not finished: the pool is closed`, 0));
       case 'corrupt':

@@ -53,6 +53,8 @@ export class CheckerClass {
   quarantine: string | null = null;
   readonly strikes: StrikeWindow;
   private mem: WebAssembly.Memory | null;
+  /** Null once unloaded, with the memory it guards. */
+  private guard: MemoryGuard | null;
   /** Contexts whose pc_init failed: pc_free is not called for them (their plugin may be stuck in it). */
   private readonly initFailed = new Set<number>();
 
@@ -61,7 +63,7 @@ export class CheckerClass {
     readonly id: number,
     readonly validated: ValidatedModule,
     metadata: ClassMetadata,
-    private readonly guard: MemoryGuard,
+    guard: MemoryGuard,
     memory: WebAssembly.Memory,
     readonly contexts: ContextTable,
     private readonly opts: ClassOptions,
@@ -93,6 +95,7 @@ export class CheckerClass {
     this.strikes = new StrikeWindow(opts.strikeLimit, opts.strikeWindowMs);
     this.refs = new RefCount(() => this.unload(), (count) => opts.onRefcountError(this, count));
     this.mem = memory;
+    this.guard = guard;
     this.growTo(0);
     // The guard after the data, and after each scratch region (the last one precedes context 0).
     guard.seal(this.layout.scratchBase - GUARD_BYTES);
@@ -131,9 +134,11 @@ export class CheckerClass {
       throw e;
     }
     const at = this.layout.ctx(handle.slot);
-    new Uint8Array(this.mem!.buffer, at, this.layout.ctxStride).fill(0);
-    this.guard.seal(at + this.layout.ctxStride - GUARD_BYTES);
-    this.contexts.setSum(handle.slot, this.guard.sum(at, this.layout.ctxBytes));
+    new Uint8Array(this.mem!.buffer, at, this.layout.ctxBytes).fill(0);
+    // The guard after the slot is the one before the next slot, whose calls may be checking it right
+    // now: it is written with the same words it holds when intact (sealing is idempotent), never cleared.
+    this.guard!.seal(at + this.layout.ctxStride - GUARD_BYTES);
+    this.contexts.setSum(handle.slot, this.guard!.sum(at, this.layout.ctxBytes));
     this.initFailed.delete(handle.slot);
     this.contexts.setDevice(handle.slot, deviceId);
     return handle;
@@ -165,6 +170,7 @@ export class CheckerClass {
     if (this.state === 'unloaded') return;
     this.state = 'unloaded';
     this.mem = null;
+    this.guard = null;
     this.opts.onUnloaded(this);
   }
 }

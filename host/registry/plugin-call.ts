@@ -35,6 +35,7 @@ export function callFailure(end: CallEnd, timeoutMs: number): string {
     case 'abandoned':
       return `did not return within ${timeoutMs} ms`;
     case 'terminated':
+    case 'preempted':
       return `did not finish: ${end.reason}`;
     case 'closed':
       return 'did not finish: the pool is closed';

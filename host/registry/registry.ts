@@ -92,6 +92,11 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
     this.callTimeoutMs = opts.callTimeoutMs ?? 5000;
     this.pool = opts.pool;
     this.pool.on('class', (r) => {
+      if (r.type === 'output') {
+        const cls = this.byId(r.classId);
+        if (cls !== undefined) this.emit('event', { type: 'plugin-output', name: cls.name, version: cls.version, stream: r.stream, text: r.text, dropped: r.dropped });
+        return;
+      }
       const cls = this.releasing.get(r.classId);
       if (cls === undefined) return;
       this.releasing.delete(r.classId);
@@ -151,6 +156,12 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
     this.emit('event', { type: 'loaded', name: cls.name, version, sha256: cls.sha256 });
     if (previous !== undefined) this.retire(previous);
     return cls;
+  }
+
+  /** A live or releasing class by id (output may arrive after the class unloaded). */
+  private byId(id: number): CheckerClass | undefined {
+    for (const c of this.live) if (c.id === id) return c;
+    return this.releasing.get(id);
   }
 
   current(name: string): CheckerClass | undefined {
@@ -334,7 +345,10 @@ function strikeOf(end: JobEnd): string | null {
     case 'returned':
       return end.late ? 'ran past its deadline' : null;
     case 'terminated':
-      return `did not finish: ${end.reason}`;
+      // A blocking device held the thread: the device's fault, not the class's.
+      return end.inDevice ? null : `did not finish: ${end.reason}`;
+    case 'preempted':
+      return `was preempted: ${end.reason}`;
     case 'bad-wait':
       return `waited on fd ${end.fd} with no command outstanding`;
     default:

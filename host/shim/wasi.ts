@@ -214,10 +214,13 @@ export class WasiShim {
 
   /** Report output dropped since the last text; the host calls it when a job ends, so a flood that goes quiet is still counted. */
   flushOutput(): void {
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const dropped = this.output.flush(stream);
-      if (dropped > 0) this.log(stream, '', dropped);
-    }
+    this.flushStream('stdout');
+    this.flushStream('stderr');
+  }
+
+  private flushStream(stream: OutputStream): void {
+    const dropped = this.output.flush(stream);
+    if (dropped > 0) this.log(stream, '', dropped);
   }
 
   /**

@@ -54,7 +54,7 @@ describe('pathcheck check', () => {
     oneLineError(runCli(['check']), 'check: expected exactly one device, got 0');
     const unknown = runCli(['frobnicate']);
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toBe("pathcheck: unknown command 'frobnicate' (commands: check, checkers, show, add, del, fault, reconfigure, reload, watch, shutdown)\n");
+    expect(unknown.stderr).toBe("pathcheck: unknown command 'frobnicate' (commands: check, checkers, show, add, del, fault, reconfigure, reload, unload, watch, shutdown)\n");
   });
 
   it('--help on every command', () => {

@@ -19,7 +19,7 @@ import {
 // The daemon must answer (exact texts from host/control/protocol.ts) or drop the client, and carry on.
 
 const MAX_LINE = 64 * 1024;
-const COMMANDS_LIST = 'show paths, show checkers, show stats, show metrics, add path, del path, reconfigure, reload checker, fault, shutdown, watch';
+const COMMANDS_LIST = 'show paths, show checkers, show stats, show metrics, add path, del path, reconfigure, reload checker, unload checker, fault, shutdown, watch';
 
 /** A raw connection to the control socket: bytes out, response lines in. */
 class RawConnection {
@@ -457,7 +457,7 @@ describe('the pathcheck client', () => {
       [['fault', 'sim:ok?id=zz', 'down'], 'pathcheck: fault: no path sim:ok?id=zz'],
       [['add', 'path', 'sim:ok?id=a'], 'pathcheck: add path: path sim:ok?id=a already exists'],
       [['reload', 'checker', 'none'], "pathcheck: reload checker: checker 'none' is not loaded"],
-      [['bogus'], "pathcheck: unknown command 'bogus' (commands: check, checkers, show, add, del, fault, reconfigure, reload, watch, shutdown)"],
+      [['bogus'], "pathcheck: unknown command 'bogus' (commands: check, checkers, show, add, del, fault, reconfigure, reload, unload, watch, shutdown)"],
       [['show', 'nothing'], "pathcheck: show: expected paths, checkers, stats or metrics, got 'nothing'"],
       [['add', 'path'], 'pathcheck: usage: pathcheck add path <spec>'],
       [['del', 'paths', 'x'], "pathcheck: del: expected 'path', got 'paths'"],

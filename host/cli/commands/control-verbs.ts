@@ -9,7 +9,8 @@ export const CONTROL_HELP = `usage: pathcheck [--socket PATH] <verb...> [--json]
 Talk to a running pathcheckd over its control socket (default ${defaultSocketPath()}).
 
   show paths                       every path: device, checker, state, message, interval, last/next check
-  show checkers                    checker classes: version, ABI, sha256, refcount, contexts, in-flight, state
+  show checkers                    checker classes: version, ABI, state, refcount, paths, contexts, in-flight,
+                                   strikes, release pending, sha256, quarantine reason
   show stats                       counters
   show metrics                     Prometheus text
   add path <spec> [--checker C]    start checking a path
@@ -17,6 +18,7 @@ Talk to a running pathcheckd over its control socket (default ${defaultSocketPat
   fault <sim-device> <scenario>    change a simulated device's behaviour, e.g. fault sim:ok?id=a standby
   reconfigure                      re-read the daemon's config (changed checkers are hot-reloaded)
   reload checker <name>            hot-reload a checker: new version at once, the old one drains
+  unload checker <name>            unload a checker no path uses (it goes once its checks end)
   watch [--reconnect]              stream events; with --reconnect, survive daemon restarts
   shutdown                         stop the daemon
 
@@ -54,15 +56,16 @@ function request(words: string[], checker: string | undefined): Parsed {
       need(3, 'fault <sim-device> <scenario>');
       return { command: 'fault', args: { spec: b!, scenario: rest[0]! } };
     case 'reload':
-      if (b !== 'checker') throw new UsageError(`reload: expected 'checker', got '${b ?? ''}'`);
-      need(3, 'reload checker <name>');
-      return { command: 'reload checker', args: { name: rest[0]! } };
+    case 'unload':
+      if (b !== 'checker') throw new UsageError(`${a}: expected 'checker', got '${b ?? ''}'`);
+      need(3, `${a} checker <name>`);
+      return { command: `${a} checker`, args: { name: rest[0]! } };
     case 'reconfigure':
     case 'shutdown':
       need(1, a);
       return { command: a, args: {} };
     default:
-      throw new UsageError(`unknown command '${a}' (commands: check, checkers, show, add, del, fault, reconfigure, reload, watch, shutdown)`);
+      throw new UsageError(`unknown command '${a}' (commands: check, checkers, show, add, del, fault, reconfigure, reload, unload, watch, shutdown)`);
   }
 }
 
@@ -148,9 +151,11 @@ function render(command: string, result: unknown, json: boolean): string[] {
     }
     case 'show checkers': {
       const rows = (result as Record<string, unknown>[]).map((c) =>
-        [c.name, c.version, c.abiVersion, c.state, c.refcount, c.checkers, c.contexts, c.inFlight, String(c.sha256).slice(0, 16)].map(String),
+        [c.name, c.version, c.abiVersion, c.state, c.refcount, c.checkers, c.contexts, c.inFlight, c.strikes, c.releasePending, String(c.sha256).slice(0, 16), c.quarantine ?? '-'].map(String),
       );
-      return formatTable(['NAME', 'VERSION', 'ABI', 'STATE', 'REFCOUNT', 'PATHS', 'CONTEXTS', 'IN-FLIGHT', 'SHA256'], rows, ['VERSION', 'ABI', 'REFCOUNT', 'PATHS', 'CONTEXTS', 'IN-FLIGHT']);
+      // The quarantine reason last: it is the one long cell (--json has every field in full).
+      const head = ['NAME', 'VERSION', 'ABI', 'STATE', 'REFCOUNT', 'PATHS', 'CONTEXTS', 'IN-FLIGHT', 'STRIKES', 'RELEASE PENDING', 'SHA256', 'QUARANTINE'];
+      return formatTable(head, rows, ['VERSION', 'ABI', 'REFCOUNT', 'PATHS', 'CONTEXTS', 'IN-FLIGHT', 'STRIKES', 'RELEASE PENDING']);
     }
     case 'show metrics':
       return [String(result).trimEnd()];
