@@ -36,12 +36,23 @@ export class MemoryGuard {
     for (let i = 0; i < GUARD_WORDS; i++) w[(at >>> 2) + i] = this.word(at, i);
   }
 
-  intact(at: number): boolean {
-    const w = this.view(at + GUARD_BYTES);
-    if (at + GUARD_BYTES > w.byteLength) return false;
-    for (let i = 0; i < GUARD_WORDS; i++) if (w[(at >>> 2) + i] !== this.word(at, i)) return false;
-    return true;
+  /** Whether the guards before and after a call's context slot and scratch region are intact: one view for all four. */
+  aroundIntact(ctx: number, ctxStride: number, scratch: number, scratchStride: number): boolean {
+    const w = this.view(Math.max(ctx + ctxStride, scratch + scratchStride));
+    return (
+      ctx + ctxStride <= w.byteLength &&
+      this.holds(w, ctx - GUARD_BYTES) &&
+      this.holds(w, ctx + ctxStride - GUARD_BYTES) &&
+      this.holds(w, scratch - GUARD_BYTES) &&
+      this.holds(w, scratch + scratchStride - GUARD_BYTES)
+    );
   }
+
+  private holds(w: Int32Array, at: number): boolean {
+    const i = at >>> 2;
+    return w[i] === this.word(at, 0) && w[i + 1] === this.word(at, 1) && w[i + 2] === this.word(at, 2) && w[i + 3] === this.word(at, 3);
+  }
+
 
   /** A checksum of `bytes` (a multiple of 4) at `at`: what a context slot held when its last call ended. */
   sum(at: number, bytes: number): number {

@@ -7,7 +7,7 @@ import { IoState } from '../backends/io-slot.js';
 import { DeviceNamespace } from '../shim/device-namespace.js';
 import { ContextField, CONTEXT_FIELDS } from './context-layout.js';
 import { Corruption, DoneKind, DoneRing } from './done-ring.js';
-import { GUARD_BYTES, MemoryGuard } from './memory-guard.js';
+import { MemoryGuard } from './memory-guard.js';
 import { Job, JOB_FIELDS, JobKind, JobQueue } from './job-queue.js';
 import { readMetadata } from './read-metadata.js';
 import { PluginInstance } from './plugin-instance.js';
@@ -189,7 +189,7 @@ function execute(id: number): void {
     reason = trapReason(e);
   }
   // What a call wrote around its own context or scratch is on its own account, trap or not.
-  if (!guard.intact(ctx - GUARD_BYTES) || !guard.intact(ctx + layout.ctxStride - GUARD_BYTES) || !guard.intact(scratch - GUARD_BYTES) || !guard.intact(scratch + layout.scratchStride - GUARD_BYTES)) {
+  if (!guard.aroundIntact(ctx, layout.ctxStride, scratch, layout.scratchStride)) {
     return finish(id, DoneKind.CORRUPT, Corruption.OVERRAN, late(at));
   }
   Atomics.store(c.desc.contexts, sumCell, guard.sum(ctx, layout.ctxBytes));
