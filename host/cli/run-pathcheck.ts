@@ -1,4 +1,5 @@
 import { DeviceSpecError } from '../backends/device-spec.js';
+import { BindError } from '../registry/bind-error.js';
 import { LoadError } from '../registry/load-error.js';
 import { checkCommand } from './commands/check.js';
 import { checkersCommand } from './commands/checkers.js';
@@ -17,7 +18,7 @@ ${CONTROL_HELP}
 
 Every command takes --help.`;
 
-type Command = (args: string[], out: (line: string) => void) => Promise<number>;
+type Command = (args: string[], out: (line: string) => void, err: (line: string) => void) => Promise<number>;
 const COMMANDS: Record<string, Command> = { check: checkCommand, checkers: checkersCommand, scenarios: scenariosCommand };
 
 /** Run the CLI; returns the exit status. Errors a user can fix are one line on stderr and status 2. */
@@ -30,13 +31,13 @@ export async function main(argv: string[], out = (l: string) => console.log(l), 
   const command = COMMANDS[name];
   try {
     // Anything that is not a local command is a verb for the daemon (show, add, del, fault, ...).
-    return command === undefined ? await controlCommand(argv, out) : await command(rest, out);
+    return command === undefined ? await controlCommand(argv, out) : await command(rest, out, err);
   } catch (e) {
     if (e instanceof UsageError || e instanceof LoadError || e instanceof DeviceSpecError) {
       err(`pathcheck: ${e.message}`);
       return 2;
     }
-    if (e instanceof UnreachableError) {
+    if (e instanceof UnreachableError || e instanceof BindError) {
       err(`pathcheck: ${e.message}`);
       return 1;
     }

@@ -7,6 +7,7 @@ import { JobKind, type JobEnd, type WorkerPool } from '../pool/worker-pool.js';
 import { CheckerClass, type ClassState } from './checker-class.js';
 import { Checker, type Job } from './checker.js';
 import { ContextTable, type ContextHandle } from './context-table.js';
+import { BindError } from './bind-error.js';
 import { LoadError } from './load-error.js';
 import { callFailure, callPlugin } from './plugin-call.js';
 import { validateModule } from './validate-module.js';
@@ -247,8 +248,8 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
    */
   async bind(name: string, device: Device, timeoutMs = this.callTimeoutMs): Promise<Checker> {
     const cls = this.currentByName.get(name);
-    if (cls === undefined) throw new Error(`no checker class named '${name}' is loaded`);
-    if (cls.quarantine !== null) throw new Error(hostMessage.quarantined(name, cls.quarantine));
+    if (cls === undefined) throw new BindError(`no checker class named '${name}' is loaded`);
+    if (cls.quarantine !== null) throw new BindError(hostMessage.quarantined(name, cls.quarantine));
     cls.refs.ref();
     const deviceId = this.nextDeviceId++;
     let handle: ContextHandle;
@@ -256,7 +257,7 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
       handle = cls.openContext(deviceId);
     } catch (e) {
       cls.refs.unref();
-      throw e;
+      throw new BindError((e as Error).message);
     }
     this.pool.addDevice(deviceId, device);
     const job: Job = { cls, handle, deviceId, spec: device.spec };
@@ -272,8 +273,8 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
     cls.markInitFailed(handle);
     this.releaseHold(job);
     cls.refs.unref();
-    if (end.kind === 'returned' && !end.late) throw new Error(`${cls.name} checker failed to initialize a context (pc_init returned ${end.raw})`);
-    throw new Error(`${cls.name} checker pc_init ${callFailure(end, timeoutMs)}`);
+    if (end.kind === 'returned' && !end.late) throw new BindError(`${cls.name} checker failed to initialize a context (pc_init returned ${end.raw})`);
+    throw new BindError(`${cls.name} checker pc_init ${callFailure(end, timeoutMs)}`);
   }
 
   /**
@@ -323,7 +324,8 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
     cls.refs.ref();
     const recycle = (end?: JobEnd) => {
       if (end !== undefined) this.account(cls, end, 'pc_free', job.spec);
-      if (end !== undefined && !(end.kind === 'returned' && !end.late)) {
+      // At shutdown a pc_free still queued does not run: nothing failed.
+      if (end !== undefined && end.kind !== 'closed' && !(end.kind === 'returned' && !end.late)) {
         this.emit('event', { type: 'call-failed', name: cls.name, version: cls.version, message: `${cls.name} checker pc_free ${callFailure(end, this.callTimeoutMs)}` });
       }
       cls.contexts.setDevice(handle.slot, 0);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CHECKERS_DIR } from '../../host/cli/package-paths.js';
 import { runCli } from '../helpers/run-cli.js';
+import { fakePlugin } from '../helpers/wat.js';
 
 function oneLineError(r: { status: number | null; stdout: string; stderr: string }, text: string) {
   expect(r.status).toBe(2);
@@ -38,6 +39,24 @@ describe('pathcheck check', () => {
     expect(JSON.parse(runCli(['check', 'sim:down', '--checker', 'none', '--json']).stdout).state).toBe('up');
     const r = runCli(['check', 'sim:standby', '--checker', join(CHECKERS_DIR, 'tur.wasm'), '--json']);
     expect(JSON.parse(r.stdout).state).toBe('ghost');
+  });
+
+  it('a checker that traps or loops: one line each, never a stack trace, and the right exit status', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pc-'));
+    const plugin = (name: string, knobs: Parameters<typeof fakePlugin>[0]) => {
+      const file = join(dir, `${name}.wasm`);
+      writeFileSync(file, fakePlugin({ name, ...knobs }));
+      return file;
+    };
+    const init = runCli(['check', 'sim:ok', '--checker', plugin('initrap', { init: '(unreachable)' })]);
+    expect([init.status, init.stdout, init.stderr]).toEqual([1, '', 'pathcheck: initrap checker pc_init trapped: unreachable\n']);
+    // The result stands; the failed pc_free is said on stderr.
+    const free = runCli(['check', 'sim:ok', '--checker', plugin('freetrap', { free: '(unreachable)' }), '--json']);
+    expect([free.status, JSON.parse(free.stdout).state, free.stderr]).toEqual([0, 'up', 'pathcheck: warning: freetrap checker pc_free trapped: unreachable\n']);
+    const check = runCli(['check', 'sim:ok', '--checker', plugin('checktrap', { check: '(unreachable)' }), '--json']);
+    expect([check.status, JSON.parse(check.stdout), check.stderr]).toEqual([1, expect.objectContaining({ state: 'down', message: 'checktrap checker trapped: unreachable' }), '']);
+    const spin = runCli(['check', 'sim:ok', '--checker', plugin('spin', { check: '(loop $l (br $l)) (i32.const 0)' }), '--timeout', '300', '--json']);
+    expect([spin.status, JSON.parse(spin.stdout).state, spin.stderr]).toEqual([1, 'timeout', '']);
   });
 
   it('bad input: one line naming the problem, exit 2', () => {

@@ -1,6 +1,7 @@
 import { openDevice } from '../../backends/device-spec.js';
 import { isUsable } from '../../abi/path-state.js';
 import { CheckHost } from '../../registry/check-host.js';
+import type { CheckerClass } from '../../registry/checker-class.js';
 import { parseOptions, positiveInt } from '../parse-options.js';
 import { resolveChecker } from '../resolve-checker.js';
 import { UsageError } from '../usage-error.js';
@@ -14,11 +15,18 @@ Check one path once and print its state.
   --timeout <ms>      checker_timeout for this check (default 30000)
   --json              print {"device","checker","state","code","message","ms"}
 
-Exit status: 0 when the path is up or ghost, 1 for any other state, 2 for bad usage or input.`;
+Exit status: 0 when the path is up or ghost, 1 for any other state or when the checker cannot be set
+up for the path (pc_init failed), 2 for bad usage or input.`;
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-export async function checkCommand(args: string[], out: (line: string) => void): Promise<number> {
+/** Until the context's pc_free has ended (its slot is back), or `ms`: the pool must not close under it. */
+async function freed(cls: CheckerClass, ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  while (cls.contexts.inUse > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 1));
+}
+
+export async function checkCommand(args: string[], out: (line: string) => void, err: (line: string) => void = out): Promise<number> {
   const { values, positionals } = parseOptions('check', args, {
     checker: { type: 'string', default: 'tur' },
     timeout: { type: 'string' },
@@ -34,7 +42,11 @@ export async function checkCommand(args: string[], out: (line: string) => void):
   const timeoutMs = values.timeout === undefined ? DEFAULT_TIMEOUT_MS : positiveInt('check', '--timeout', values.timeout);
   const device = openDevice(spec);
   // Through a one-worker pool, as the daemon checks: a device that blocks its thread still times out.
-  const host = new CheckHost({ size: 1, maxStuck: 1 });
+  const host = new CheckHost({ size: 1, maxStuck: 1, callTimeoutMs: timeoutMs });
+  // A failed pc_free does not change the result, but it is said (one line on stderr).
+  host.registry.on('event', (e) => {
+    if (e.type === 'call-failed') err(`pathcheck: warning: ${e.message}`);
+  });
   let res;
   let cls;
   try {
@@ -42,6 +54,8 @@ export async function checkCommand(args: string[], out: (line: string) => void):
     const checker = await host.registry.bind(cls.name, device, timeoutMs);
     res = await host.runner.check(checker, timeoutMs);
     host.registry.unbind(checker);
+    // A check still running past its deadline holds the context: nothing to wait for then.
+    if (!checker.running) await freed(cls, timeoutMs);
   } finally {
     await host.close();
   }
