@@ -138,10 +138,14 @@ interface PoolDevice {
 }
 
 const WATCHDOG_MS = 10;
-/** A call holding a thread this long is CPU-bound plugin code: a healthy check takes microseconds. */
-const HOG_MS = 50;
-/** How long a class stays suspect after its last such call. */
-const SUSPECT_MS = 30_000;
+/**
+ * A call holding a thread this long is CPU-bound plugin code: a healthy check takes microseconds, and a
+ * thread of a loaded 2-core machine is rarely descheduled this long (a longer bound would let a looping
+ * class hold every worker longer before it is found).
+ */
+const HOG_MS = 100;
+/** How long a class stays suspect after its last such call was seen (it is seen again on every tick it runs). */
+const SUSPECT_MS = 5000;
 /** WASI EIO: what a command gets whose device failed to start it. */
 const EIO = 29;
 const TERMINATE_WAIT_MS = 2000;
@@ -672,7 +676,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
    * Fair shares (see ClassTraffic): find the calls that have held their thread past HOG_MS (not in a
    * blocking device call: that is the device's time), make their classes suspect, and preempt the
    * newest of a class's long calls beyond its share, where a share is the workers divided among the
-   * classes that have work.
+   * classes that have work. Long calls of several classes (each within its share) may not hold every
+   * worker while another class's jobs wait in the queue either: then the newest of them is preempted.
    */
   private share(now: number): void {
     let long: Map<ClassTraffic, PoolWorker[]> | null = null;
@@ -692,6 +697,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
       long.set(e.traffic, list);
     }
     if (long !== null) {
+      let longCalls = 0;
+      let newest: PoolWorker | null = null;
       let busy = 0;
       for (const t of this.traffic.values()) if (t.dispatched + t.held.length > 0) busy++;
       const share = Math.max(1, Math.floor(this.size / Math.max(1, busy)));
@@ -703,6 +710,15 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
           const reason = `its call ran ${Math.round(now - w.seenAt)} ms on worker ${w.index} while its class held ${workers.length} of ${this.size} workers (its share is ${share})`;
           this.condemn(w, w.seenJob, { ms: 0, kind: 'preempted', reason });
         }
+        for (const w of workers.slice(workers.length - share)) {
+          longCalls++;
+          if (newest === null || w.seenAt > newest.seenAt) newest = w;
+        }
+      }
+      // Every worker is in a long call: another class's dispatched jobs can only be waiting in the queue.
+      if (newest !== null && longCalls >= this.workers.length && [...this.traffic.values()].some((t) => t.dispatched > 0 && !long!.has(t))) {
+        const reason = `its call ran ${Math.round(now - newest.seenAt)} ms on worker ${newest.index} while long calls held every worker and other jobs waited`;
+        this.condemn(newest, newest.seenJob, { ms: 0, kind: 'preempted', reason });
       }
     }
     for (const t of this.traffic.values()) {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlRequestError } from '../../host/control/control-client.js';
 import { BUILT_CHECKERS, DaemonProcess, runPathcheckd, stopAllDaemons, tempDir, waitUntil, type DaemonProcess as Daemon } from '../helpers/daemon-process.js';
+import { HEALTHY, staysResponsive } from '../helpers/responsive.js';
 import { fakePlugin } from '../helpers/wat.js';
 
 // Plugins that loop in pc_init, pc_free or a metadata export: before ABI v2 these ran on the daemon's
@@ -27,37 +28,6 @@ function checkerDir(): string {
   copyFileSync(join(BUILT_CHECKERS, 'tur.wasm'), join(dir, 'tur.wasm'));
   for (const [name, bytes] of Object.entries(PLUGINS)) writeFileSync(join(dir, `${name}.wasm`), bytes);
   return dir;
-}
-
-const HEALTHY = Array.from({ length: 20 }, (_, i) => `sim:ok?id=h${i}`);
-
-/**
- * While `during` runs: `show paths` answers promptly (each sample the best of 3 back-to-back requests,
- * so one scheduling hiccup on a shared machine is not read as a frozen daemon) and every healthy path
- * keeps being checked every second.
- */
-async function staysResponsive(d: Daemon, during: Promise<unknown>): Promise<{ worstMs: number; worstAgeMs: number; samples: number }> {
-  let done = false;
-  void during.finally(() => (done = true)).catch(() => {});
-  let worstMs = 0;
-  let worstAgeMs = 0;
-  let samples = 0;
-  const until = Date.now() + 15_000;
-  while ((!done || samples < 5) && Date.now() < until) {
-    let best = Infinity;
-    let rows = await d.paths();
-    for (let i = 0; i < 3; i++) {
-      const t = performance.now();
-      rows = await d.paths();
-      best = Math.min(best, performance.now() - t);
-    }
-    worstMs = Math.max(worstMs, best);
-    const now = Date.now();
-    for (const r of rows.filter((p) => HEALTHY.includes(p.device))) worstAgeMs = Math.max(worstAgeMs, now - Date.parse(r.lastCheck!));
-    samples++;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { worstMs, worstAgeMs, samples };
 }
 
 async function healthyDaemon(): Promise<Daemon> {
@@ -136,7 +106,8 @@ describe('plugins that loop outside pc_check cannot stall the daemon', () => {
     const live2 = await staysResponsive(d, again);
     const err = (await again.catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(ControlRequestError);
-    expect(err.message).toMatch(/tur\.wasm: reading its metadata exports did not return within 1000 ms$/);
+    // Timed out, or preempted sooner: the previous version's looping pc_init may still hold the other worker.
+    expect(err.message).toMatch(/tur\.wasm: reading its metadata exports (did not return within 1000 ms|did not finish: its call ran \d+ ms on worker \d+ while long calls held every worker and other jobs waited)$/);
     expect(live2.worstMs).toBeLessThanOrEqual(100);
     expect(live2.worstAgeMs).toBeLessThan(2500);
     expect((await d.paths()).map((r) => r.state)).toEqual(HEALTHY.map(() => 'up'));

@@ -34,7 +34,44 @@ export interface FakePlugin {
   /** Exports to leave out. */
   omit?: string[];
   ctxSize?: number;
+  /** Value pc_scratch_size returns (default 64). */
+  scratchSize?: number;
+  /**
+   * Replace the body of a metadata export (pc_msg and pc_msg_len take `$id`). For plugins that misbehave
+   * in one of them; the body must leave the export's result type (i32) on the stack.
+   */
+  bodies?: Partial<Record<MetadataExport, string>>;
   messages?: string[];
+}
+
+/** The metadata exports a host reads at load (docs/ABI.md "Exports"). */
+export const METADATA_EXPORTS = ['pc_abi_version', 'pc_name', 'pc_name_len', 'pc_ctx_size', 'pc_scratch_size', 'pc_msg_count', 'pc_msg', 'pc_msg_len'] as const;
+export type MetadataExport = (typeof METADATA_EXPORTS)[number];
+
+/** Types of the `wasi_snapshot_preview1` functions of the pathcheck subset (docs/ABI.md "WASI subset"). */
+export const WASI_TYPES = {
+  args_get: '(param i32 i32) (result i32)',
+  args_sizes_get: '(param i32 i32) (result i32)',
+  environ_get: '(param i32 i32) (result i32)',
+  environ_sizes_get: '(param i32 i32) (result i32)',
+  clock_time_get: '(param i32 i64 i32) (result i32)',
+  fd_close: '(param i32) (result i32)',
+  fd_fdstat_get: '(param i32 i32) (result i32)',
+  fd_prestat_get: '(param i32 i32) (result i32)',
+  fd_prestat_dir_name: '(param i32 i32 i32) (result i32)',
+  fd_pread: '(param i32 i32 i32 i64 i32) (result i32)',
+  fd_read: '(param i32 i32 i32 i32) (result i32)',
+  fd_write: '(param i32 i32 i32 i32) (result i32)',
+  path_open: '(param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)',
+  proc_exit: '(param i32)',
+  random_get: '(param i32 i32) (result i32)',
+  sched_yield: '(result i32)',
+} as const;
+export type WasiFunction = keyof typeof WASI_TYPES;
+
+/** Import lines for `extra`: each function as `$<name>` (call it as `(call $fd_write ...)`). */
+export function wasiImports(names: readonly WasiFunction[]): string {
+  return names.map((n) => `(import "wasi_snapshot_preview1" "${n}" (func $${n} ${WASI_TYPES[n]}))`).join('\n');
 }
 
 /** `up` with the generic "reports path is up" message. */
@@ -60,20 +97,21 @@ export function fakePlugin(p: FakePlugin = {}): Uint8Array<ArrayBuffer> {
     at += bytes + 16;
   });
   const exp = (n: string) => (omit.has(n) ? '' : `(export "${n}")`);
+  const body = (n: MetadataExport, dflt: string) => p.bodies?.[n] ?? dflt;
   return wat(`(module
     ${p.memory ?? '(import "env" "memory" (memory 1 16384 shared))'}
     ${p.extra ?? ''}
     (data (i32.const 1024) "${utf16(name)}")
     ${msgData.join('\n')}
     ${p.memory?.includes('import') === false ? '(export "memory" (memory 0))' : omit.has('memory') ? '' : '(export "memory" (memory 0))'}
-    (func ${exp('pc_abi_version')} (result i32) (i32.const ${p.abi ?? 2}))
-    (func ${exp('pc_name')} (result i32) (i32.const 1024))
-    (func ${exp('pc_name_len')} (result i32) (i32.const ${Buffer.byteLength(name, 'utf16le')}))
-    (func ${exp('pc_ctx_size')} (result i32) (i32.const ${p.ctxSize ?? 16}))
-    (func ${exp('pc_scratch_size')} (result i32) (i32.const 64))
-    (func ${exp('pc_msg_count')} (result i32) (i32.const ${messages.length}))
-    (func ${exp('pc_msg')} (param $id i32) (result i32) ${msgPtr.join(' ')} (i32.const 0))
-    (func ${exp('pc_msg_len')} (param $id i32) (result i32) ${msgLen.join(' ')} (i32.const 0))
+    (func ${exp('pc_abi_version')} (result i32) ${body('pc_abi_version', `(i32.const ${p.abi ?? 2})`)})
+    (func ${exp('pc_name')} (result i32) ${body('pc_name', '(i32.const 1024)')})
+    (func ${exp('pc_name_len')} (result i32) ${body('pc_name_len', `(i32.const ${Buffer.byteLength(name, 'utf16le')})`)})
+    (func ${exp('pc_ctx_size')} (result i32) ${body('pc_ctx_size', `(i32.const ${p.ctxSize ?? 16})`)})
+    (func ${exp('pc_scratch_size')} (result i32) ${body('pc_scratch_size', `(i32.const ${p.scratchSize ?? 64})`)})
+    (func ${exp('pc_msg_count')} (result i32) ${body('pc_msg_count', `(i32.const ${messages.length})`)})
+    (func ${exp('pc_msg')} (param $id i32) (result i32) ${body('pc_msg', `${msgPtr.join(' ')} (i32.const 0)`)})
+    (func ${exp('pc_msg_len')} (param $id i32) (result i32) ${body('pc_msg_len', `${msgLen.join(' ')} (i32.const 0)`)})
     (func ${exp('pc_init')} (param $ctx i32) (param $fd i32) (param $scratch i32) (result i32) ${p.init ?? '(i32.const 0)'})
     (func ${exp('pc_check')} (param $ctx i32) (param $fd i32) (param $scratch i32) (result i32)
       ${p.check ?? UP})
