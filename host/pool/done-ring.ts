@@ -11,8 +11,9 @@ export const Done = { ID: 0, KIND: 1, RAW: 2, LATE: 3 } as const;
  * How a job's call ended on a worker. PARKED: it waits for a device; the job goes on later.
  * METADATA: a metadata read returned, its report is on the worker's port. CORRUPT: the class memory
  * around the job's context is not what the host left there (the raw field says how, see Corruption).
+ * DEFERRED: not run, its class was at its cap of calls on threads (GateCell); the main thread holds it.
  */
-export const DoneKind = { RETURNED: 0, TRAPPED: 1, STALE: 2, EXPIRED: 3, PARKED: 4, BAD_WAIT: 5, METADATA: 6, CORRUPT: 7 } as const;
+export const DoneKind = { RETURNED: 0, TRAPPED: 1, STALE: 2, EXPIRED: 3, PARKED: 4, BAD_WAIT: 5, METADATA: 6, CORRUPT: 7, DEFERRED: 8 } as const;
 /** OVERRAN: this call broke a guard around its own context or scratch. CHANGED: its context changed since its last call. */
 export const Corruption = { OVERRAN: 1, CHANGED: 2 } as const;
 

@@ -12,8 +12,16 @@ import type { DeviceShare } from '../backends/device.js';
  */
 export const PoolCell = { WAKE: 0, DONE_WAKE: 1, SLEEPERS: 2, MAIN_WAITING: 3 } as const;
 export const POOL_CELLS = 4;
-export const WorkerCell = { CURRENT: 0, READY: 1, IN_DEVICE: 2 } as const;
-export const WORKER_CELLS = 3;
+export const WorkerCell = { CURRENT: 0, READY: 1, IN_DEVICE: 2, GATED: 3 } as const;
+export const WORKER_CELLS = 4;
+/**
+ * Per class: CAP (0: no limit) is set by the main thread while the class is suspect of holding threads
+ * (see ClassTraffic in worker-pool.ts); a worker counts itself in RUNNING for every call of the class,
+ * and hands the job back (DEFERRED) if the class is at its cap. A worker's GATED cell is 1 while it is
+ * counted, so the main thread can uncount a worker that was terminated mid-call.
+ */
+export const GateCell = { CAP: 0, RUNNING: 1 } as const;
+export const GATE_CELLS = 2;
 export const KILLED = -1;
 
 /** Messages the main thread posts to a worker's control port (never one per check). */
@@ -26,6 +34,8 @@ export type ControlMessage =
       readonly contexts: Int32Array;
       /** The class's MemoryGuard key. */
       readonly guardKey: number;
+      /** GateCell cells: how many of its calls may be on threads at once, and how many are. */
+      readonly gate: Int32Array;
     }
   | ({ readonly op: 'layout'; readonly id: number } & ClassLayout)
   | { readonly op: 'drop-class'; readonly id: number }

@@ -11,7 +11,7 @@ import { MemoryGuard } from './memory-guard.js';
 import { Job, JOB_FIELDS, JobKind, JobQueue } from './job-queue.js';
 import { readMetadata } from './read-metadata.js';
 import { PluginInstance } from './plugin-instance.js';
-import { KILLED, PoolCell, WorkerCell, type ClassLayout, type ControlMessage, type WorkerInit } from './worker-cells.js';
+import { GateCell, KILLED, PoolCell, WorkerCell, type ClassLayout, type ControlMessage, type WorkerInit } from './worker-cells.js';
 
 /**
  * The host's thread entry (DESIGN.md: the thread belongs to the host, never to a plugin). A worker
@@ -156,6 +156,26 @@ function classFor(id: number, kind: number): WorkerClass | null {
   return c;
 }
 
+/** The gate this worker is counted in for its current call (see GateCell), or null. */
+let counted: Int32Array | null = null;
+
+/**
+ * Whether a call of the class may start on this thread now. Every call is counted, capped class or not:
+ * a cap set while calls run must see them. Only checks wait for the cap: a path's pc_init or pc_free and
+ * the metadata read are one-off calls, and the pool preempts one that holds the last worker.
+ */
+function admit(gate: Int32Array, capped: boolean): boolean {
+  const running = Atomics.add(gate, GateCell.RUNNING, 1);
+  const cap = Atomics.load(gate, GateCell.CAP);
+  if (capped && cap !== 0 && running >= cap) {
+    Atomics.sub(gate, GateCell.RUNNING, 1);
+    return false;
+  }
+  counted = gate;
+  Atomics.store(mine, WorkerCell.GATED, 1);
+  return true;
+}
+
 /** Run one job and report how it ended through the ring. */
 function execute(id: number): void {
   const kind = record[Job.KIND]!;
@@ -163,6 +183,7 @@ function execute(id: number): void {
   const c = classFor(id, kind);
   if (c === null) return finish(id, DoneKind.STALE, 0, 0);
   if (at <= performance.now()) return finish(id, DoneKind.EXPIRED, 0, 1);
+  if (!admit(c.desc.gate, kind === JobKind.CHECK || kind === JobKind.PENDING)) return finish(id, DoneKind.DEFERRED, 0, 0);
   let instance: PluginInstance;
   try {
     instance = instanceOf(c);
@@ -267,6 +288,12 @@ function probe(id: number, instance: PluginInstance, at: number): void {
  * shared state at all and wait to be terminated, so a kill can never land inside a queue operation.
  */
 function finish(id: number, kind: number, raw: number, isLate: number): void {
+  // Uncounted before the completion is seen: the main thread may hand out the class's next call at once.
+  // Whoever clears GATED (this thread, or the main thread once it terminated this one) uncounts.
+  if (counted !== null) {
+    if (Atomics.exchange(mine, WorkerCell.GATED, 0) === 1) Atomics.sub(counted, GateCell.RUNNING, 1);
+    counted = null;
+  }
   if (Atomics.compareExchange(mine, WorkerCell.CURRENT, id, 0) !== id) {
     for (;;) Atomics.wait(mine, WorkerCell.CURRENT, KILLED);
   }

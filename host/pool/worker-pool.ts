@@ -11,6 +11,8 @@ import { ContextField, CONTEXT_FIELDS } from './context-layout.js';
 import { MemoryGuard } from './memory-guard.js';
 import { Job, JOB_FIELDS, JobKind, JobQueue } from './job-queue.js';
 import {
+  GATE_CELLS,
+  GateCell,
   KILLED,
   POOL_CELLS,
   PoolCell,
@@ -23,7 +25,8 @@ import {
   type WorkerReport,
 } from './worker-cells.js';
 
-export type ClassDescriptor = Omit<Extract<ControlMessage, { op: 'class' }>, 'op'>;
+export type ClassDescriptor = Omit<Extract<ControlMessage, { op: 'class' }>, 'op' | 'gate'>;
+type PoolClass = ClassDescriptor & { readonly gate: Int32Array };
 export { JobKind } from './job-queue.js';
 
 /**
@@ -106,6 +109,8 @@ interface ClassTraffic {
   readonly held: number[];
   suspectUntil: number;
   cap: number;
+  /** The class's GateCell cells: `cap` is published there while the class is suspect (0 otherwise). */
+  readonly gate: Int32Array;
 }
 
 interface InFlight {
@@ -173,7 +178,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
   private readonly exiting = new Set<PoolWorker>();
   private readonly freeRegions: number[] = [];
   private readonly inFlight = new Map<number, InFlight>();
-  private readonly classes = new Map<number, ClassDescriptor>();
+  private readonly classes = new Map<number, PoolClass>();
   private readonly layouts = new Map<number, ClassLayout & { readonly guard: MemoryGuard }>();
   private readonly traffic = new Map<number, ClassTraffic>();
   private readonly devices = new Map<number, PoolDevice>();
@@ -209,9 +214,10 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
 
   /** Make a class known to every worker (each instantiates it lazily, on its first job). */
   addClass(desc: ClassDescriptor): void {
-    this.classes.set(desc.id, desc);
-    this.traffic.set(desc.id, { dispatched: 0, held: [], suspectUntil: 0, cap: this.size });
-    this.broadcast({ op: 'class', ...desc });
+    const gate = new Int32Array(new SharedArrayBuffer(GATE_CELLS * 4));
+    this.classes.set(desc.id, { ...desc, gate });
+    this.traffic.set(desc.id, { dispatched: 0, held: [], suspectUntil: 0, cap: this.size, gate });
+    this.broadcast({ op: 'class', ...desc, gate });
   }
 
   /** Where the class's contexts and scratch are, once its metadata is known: before its first context job. */
@@ -259,7 +265,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     const id = this.nextJob;
     this.nextJob = id === 0x7fffffff ? 1 : id + 1;
     const deadline = crossThreadNow() + timeoutMs;
-    const traffic = this.traffic.get(classId) ?? { dispatched: 0, held: [], suspectUntil: 0, cap: this.size };
+    const traffic = this.traffic.get(classId) ?? { dispatched: 0, held: [], suspectUntil: 0, cap: this.size, gate: new Int32Array(GATE_CELLS) };
     const e: InFlight = { listener, classId, traffic, kind, dispatched: false, held: false, slot, gen, deviceId, deadline, started: performance.now(), late: false, parked: false, serial: 0 };
     this.inFlight.set(id, e);
     this.enqueue(id, e, kind);
@@ -271,7 +277,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
   private enqueue(id: number, e: InFlight, kind: number): void {
     e.kind = kind;
     const t = e.traffic;
-    if (t.suspectUntil !== 0 && t.dispatched >= t.cap) {
+    // Only checks wait for their class's share (see admit() in worker-main.ts).
+    if (t.suspectUntil !== 0 && t.dispatched >= t.cap && (kind === JobKind.CHECK || kind === JobKind.PENDING)) {
       e.held = true;
       t.held.push(id);
       return;
@@ -300,6 +307,17 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     const t = e.traffic;
     t.dispatched--;
     this.release(t);
+  }
+
+  private holdBack(id: number, e: InFlight): void {
+    if (e.dispatched) {
+      e.dispatched = false;
+      e.traffic.dispatched--;
+    }
+    e.held = true;
+    e.traffic.held.unshift(id);
+    // Nothing else of the class is out (its call ended meanwhile): no end of one would release this.
+    if (e.traffic.dispatched === 0) this.release(e.traffic);
   }
 
   private release(t: ClassTraffic): void {
@@ -423,7 +441,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     // A thread that is gone holds no instance of anything.
     for (const id of [...this.releasing.keys()]) this.acknowledge(w, id);
     // Only now can nothing run in the condemned job's context: its hold and class reference go back.
-    if (w.condemnedJob !== null) this.endLost(w.condemnedJob.id, w.condemnedJob.end);
+    if (w.condemnedJob !== null) this.endLost(w.condemnedJob.id, w.condemnedJob.end, w);
     if (this.closed) return;
     const i = this.workers.indexOf(w);
     if (i >= 0) {
@@ -432,7 +450,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
       this.drain(w);
       const cur = Atomics.load(w.cells, WorkerCell.CURRENT);
       const reason = `worker ${w.index} exited with code ${code}${w.error ? `: ${w.error}` : ''}`;
-      if (cur > 0) this.endLost(cur, { ms: 0, kind: 'terminated', reason, inDevice: Atomics.load(w.cells, WorkerCell.IN_DEVICE) === 1 });
+      if (cur > 0) this.endLost(cur, { ms: 0, kind: 'terminated', reason, inDevice: Atomics.load(w.cells, WorkerCell.IN_DEVICE) === 1 }, w);
       this.owed++;
     }
     this.replenish(`worker ${w.index} exited${w.error ? `: ${w.error}` : ''}`);
@@ -457,8 +475,10 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
    * End a job whose thread is gone mid-call. What the call left in its context is the context now:
    * its checksum is taken again, or the next call would read the unfinished call as corruption.
    */
-  private endLost(id: number, end: Extract<JobEnd, { kind: 'terminated' | 'preempted' }>): void {
+  private endLost(id: number, end: Extract<JobEnd, { kind: 'terminated' | 'preempted' }>, w: PoolWorker): void {
     const e = this.inFlight.get(id);
+    // A thread terminated while counted in its class's gate is uncounted here (see GateCell).
+    if (e !== undefined && Atomics.exchange(w.cells, WorkerCell.GATED, 0) === 1) Atomics.sub(e.traffic.gate, GateCell.RUNNING, 1);
     const layout = e === undefined ? undefined : this.layouts.get(e.classId);
     const cells = e === undefined ? undefined : this.classes.get(e.classId)?.contexts;
     if (e !== undefined && layout !== undefined && cells !== undefined && Atomics.load(cells, e.slot * CONTEXT_FIELDS + ContextField.GEN) === e.gen) {
@@ -572,6 +592,12 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
         case DoneKind.BAD_WAIT:
           this.end(id, { ms: 0, kind: 'bad-wait', fd: r[Done.RAW]! });
           break;
+        case DoneKind.DEFERRED: {
+          // Its class is at its cap of calls on threads: it waits first in line for the next to end.
+          const e = this.inFlight.get(id);
+          if (e !== undefined) this.holdBack(id, e);
+          break;
+        }
         case DoneKind.CORRUPT:
           this.end(id, { ms: 0, kind: 'corrupt', how: r[Done.RAW] === Corruption.OVERRAN ? 'overran' : 'changed' });
           break;
@@ -705,6 +731,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
       for (const [t, workers] of long) {
         t.suspectUntil = now + SUSPECT_MS;
         t.cap = share;
+        Atomics.store(t.gate, GateCell.CAP, share);
         workers.sort((a, b) => b.seenAt - a.seenAt);
         for (const w of workers.slice(0, workers.length - share)) {
           const reason = `its call ran ${Math.round(now - w.seenAt)} ms on worker ${w.index} while its class held ${workers.length} of ${this.size} workers (its share is ${share})`;
@@ -724,6 +751,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     for (const t of this.traffic.values()) {
       if (t.suspectUntil !== 0 && now > t.suspectUntil) {
         t.suspectUntil = 0;
+        Atomics.store(t.gate, GateCell.CAP, 0);
         this.release(t);
       }
     }
