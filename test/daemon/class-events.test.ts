@@ -4,6 +4,7 @@ import type { DaemonEventBody } from '../../host/daemon/daemon-event.js';
 import { escapeControls, Logger } from '../../host/daemon/logger.js';
 import { Metrics, type MetricsSnapshot } from '../../host/daemon/metrics.js';
 import type { RegistryEvent } from '../../host/registry/registry.js';
+import { CLASS_METRICS } from '../helpers/class-metrics.js';
 
 // What the daemon makes of registry events (logs, counters, daemon events), and that no log line
 // carries a raw control character. Unit level: quarantine and plugin output cannot be provoked with
@@ -116,14 +117,7 @@ describe('class metrics', () => {
   it('render every class counter and gauge, starting at zero', () => {
     const m = new Metrics();
     const zero = m.render({ ...SNAPSHOT, classesQuarantined: 0, releasesPending: 0 });
-    for (const name of [
-      'pathcheck_checker_quarantines_total',
-      'pathcheck_classes_quarantined',
-      'pathcheck_class_releases_pending',
-      'pathcheck_classes_unloaded_total',
-      'pathcheck_plugin_output_dropped_bytes_total',
-      'pathcheck_plugin_output_lines_total',
-    ]) {
+    for (const name of CLASS_METRICS) {
       expect(sample(zero, name), name).toBe(0);
       expect(zero).toContain(`# TYPE ${name} ${name.endsWith('_total') ? 'counter' : 'gauge'}`);
     }

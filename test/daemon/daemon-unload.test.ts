@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ControlRequestError } from '../../host/control/control-client.js';
 import { DaemonProcess, runPathcheck, stopAllDaemons, waitUntil, type CheckerRow } from '../helpers/daemon-process.js';
+import { CLASS_METRICS } from '../helpers/class-metrics.js';
 
 // Black-box tests of unloading checker classes no path uses (issue 10): after a reconfigure, and by
 // `unload checker`, against the built daemon through its control socket (npm test builds dist/ first).
@@ -44,14 +45,6 @@ async function samples(d: DaemonProcess): Promise<Map<string, number>> {
   return out;
 }
 
-const CLASS_METRICS = [
-  'pathcheck_checker_quarantines_total',
-  'pathcheck_classes_quarantined',
-  'pathcheck_class_releases_pending',
-  'pathcheck_classes_unloaded_total',
-  'pathcheck_plugin_output_dropped_bytes_total',
-  'pathcheck_plugin_output_lines_total',
-];
 
 async function everyPathChecked(d: DaemonProcess): Promise<void> {
   await waitUntil('every path checked', async () => (await d.paths()).every((p) => p.checks >= 1), 15_000);
