@@ -6,10 +6,13 @@
 //      same concurrency, same window;
 //   4. dispatch-to-result latency of one path checked sequentially on an otherwise idle pool;
 //   5. memory per bound path (class memory, and main-thread heap after gc);
-//   6. time from the last release of an unloaded class to the registry's 'unloaded' event.
+//   6. time from the last release of an unloaded class to the registry's 'unloaded' event;
+//   7. the corruption check's cost per plugin call (bench/guard-cost.mjs);
+//   8. RSS over hot reloads of a busy class (bench/reload-rss.mjs `hot`; `--reload-cycles N`, default
+//      10,000).
 // A benchmark, not a test: it reports targets as met / not met and never fails on them.
 // Run with `npm run bench:pool` (builds, then node --expose-gc). `--only <part>[,<part>]` runs
-// some parts only (in-thread, pool, piscina, latency, memory, unload), e.g. for node --cpu-prof.
+// some parts only (in-thread, pool, piscina, latency, memory, unload, guard, reload), e.g. for node --cpu-prof.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +22,8 @@ import { openDevice } from '../dist/host/backends/device-spec.js';
 import { CHECKERS_DIR, PACKAGE_ROOT } from '../dist/host/cli/package-paths.js';
 import { CheckHost } from '../dist/host/registry/check-host.js';
 import { measureInThread } from './in-thread.mjs';
+import { measureGuardCost } from './guard-cost.mjs';
+import { measureReloadRss, summaryLine } from './reload-rss.mjs';
 
 const CHECKER = 'tur';
 const SPEC = 'sim:ok';
@@ -35,8 +40,14 @@ const LATENCY_WARM = 500;
 const LATENCY_CHECKS = 2000;
 const MEMORY_PATHS = 16_384;
 const UNLOAD_PATHS = 100;
+const RELOAD_CYCLES = 10_000;
 
 const TARGETS = { poolVsInThread: 0.5, poolVsPiscina: 30, idleP99Ms: 1 };
+
+const reloadCycles = (() => {
+  const i = process.argv.indexOf('--reload-cycles');
+  return i < 0 ? RELOAD_CYCLES : Number(process.argv[i + 1]);
+})();
 
 const only = (() => {
   const i = process.argv.indexOf('--only');
@@ -199,22 +210,24 @@ async function unloadTime() {
     const checkers = await Promise.all(Array.from({ length: UNLOAD_PATHS }, () => reg.bind(CHECKER, openDevice(SPEC))));
     const results = await Promise.all(checkers.map((c) => host.runner.check(c, TIMEOUT_MS)));
     let unloadedAt = null;
+    let releasedAt = null;
     reg.on('event', (e) => {
       if (e.type === 'unloaded' && e.name === CHECKER) unloadedAt = performance.now();
+      if (e.type === 'released' && e.name === CHECKER) releasedAt = performance.now();
     });
     reg.unload(CHECKER);
     for (let i = 0; i < checkers.length - 1; i++) reg.unbind(checkers[i]);
     const t0 = performance.now();
     reg.unbind(checkers[checkers.length - 1]);
     const t1 = performance.now();
-    for (let i = 0; i < 100 && unloadedAt === null; i++) await sleep(10);
+    for (let i = 0; i < 100 && (unloadedAt === null || releasedAt === null); i++) await sleep(10);
     return {
       paths: UNLOAD_PATHS,
       checksUp: results.filter((r) => r.state === 'up').length,
       lastUnbindToUnloadedMs: unloadedAt === null ? null : unloadedAt - t0,
       lastUnbindCallMs: t1 - t0,
       synchronous: unloadedAt !== null && unloadedAt <= t1,
-      workerDropObservable: false,
+      lastUnbindToReleasedMs: releasedAt === null ? null : releasedAt - t0,
     };
   });
 }
@@ -253,6 +266,8 @@ async function main() {
   if (wanted('latency')) out.idleLatency = await idleLatency();
   if (wanted('memory')) out.memory = await memoryPerPath();
   if (wanted('unload')) out.unload = await unloadTime();
+  if (wanted('guard')) out.guard = measureGuardCost();
+  if (wanted('reload')) [out.reload] = await measureReloadRss({ parts: ['hot'], cycles: reloadCycles });
 
   // Ratios and targets, per P.
   const targets = [];
@@ -294,7 +309,19 @@ async function main() {
   }
   if (out.unload) {
     const u = out.unload;
-    console.log(`last unbind -> 'unloaded' (${u.paths} paths, one check each, class unloaded first): ${fmt(u.lastUnbindToUnloadedMs, 3)} ms (${u.synchronous ? 'synchronous, inside the unbind call' : 'asynchronous'}); workers dropping their instances: not observable, not measured`);
+    console.log(`last unbind -> 'unloaded' (${u.paths} paths, one check each, class unloaded first): ${fmt(u.lastUnbindToUnloadedMs, 3)} ms (${u.synchronous ? 'synchronous, inside the unbind call' : 'asynchronous'}); -> 'released' (every worker acknowledged dropping its instance): ${fmt(u.lastUnbindToReleasedMs, 3)} ms`);
+  }
+  if (out.guard) {
+    const pool = out.pool?.at(-1);
+    const perCheckNs = pool === undefined ? null : 1e9 / pool.checksPerSec;
+    const rows = out.guard.map((g) => `${fmt(g.ctxBytes)} B ctx ${fmt(g.nsPerCall)} ns`).join(', ');
+    const tur = out.guard[0];
+    console.log(`corruption check per call (checksum before, guards and checksum after): ${rows}${perCheckNs === null ? '' : `; a ${tur.ctxBytes} B context costs ${fmt((100 * tur.nsPerCall) / (perCheckNs * WORKERS), 1)}% of a worker's time per check at the pool's rate above`}`);
+  }
+  if (out.reload) {
+    const start = out.reload.samples.find((s) => s.label === 'start').rss;
+    const end = out.reload.samples.find((s) => s.label === 'end').rss;
+    console.log(`reload RSS, ${summaryLine(out.reload)}; end - start ${fmt((end - start) / 1048576, 1)} MiB`);
   }
   if (targets.length > 0) {
     console.log('');

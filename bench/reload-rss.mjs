@@ -5,16 +5,16 @@
 //   fresh: 10,000 load / bind / check / unbind / unload cycles of one class;
 //   grow:  hot reloads of a plugin whose first check grows its memory to the 256 MiB cap and writes it;
 //   ctx:   hot reloads of a plugin that never grows itself, 200 paths with 64 KiB contexts each.
-// RSS (whole process: workers included) and the main thread's heapUsed are sampled at the start,
-// every `sampleEvery` cycles, at the end and after an idle second (then after a gc too, if exposed).
+// RSS (whole process: workers included) and the main thread's heapUsed are sampled at the start (after
+// one cycle), every tenth of the run, at the end and after an idle second (then a second after a gc
+// too, if exposed).
 // A benchmark, not a test: it never fails on a number.
 // Run: node --expose-gc bench/reload-rss.mjs [--parts hot,fresh,grow,ctx] [--cycles N] [--paths N]
 // (--cycles applies to hot and fresh; grow and ctx run 24 cycles). bench/pool.mjs runs `hot` through
-// measureReloadRss() with fewer cycles if asked.
+// measureReloadRss().
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import binaryen from 'binaryen';
 import { openDevice } from '../dist/host/backends/device-spec.js';
 import { CHECKERS_DIR, PACKAGE_ROOT } from '../dist/host/cli/package-paths.js';
 import { CheckHost } from '../dist/host/registry/check-host.js';
@@ -24,6 +24,8 @@ const TIMEOUT_MS = 30_000;
 const MiB = 1024 * 1024;
 /** A 64 KiB-page count: the registry's default class memory cap (256 MiB). */
 const CAP_PAGES = 4096;
+/** Cycles of the grow and ctx parts: each costs tens of MiB while it lives. */
+const SMALL_CYCLES = 24;
 
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
@@ -51,7 +53,9 @@ function sample(cycle, label = String(cycle)) {
 }
 
 /** Assemble WebAssembly text (all features on: shared memory, bulk memory). */
-function wat(text) {
+async function wat(text) {
+  // Only the grow and ctx parts need it: bench/pool.mjs's run of `hot` does not load it.
+  const { default: binaryen } = await import('binaryen');
   const mod = binaryen.parseText(text);
   try {
     mod.setFeatures(binaryen.Features.All);
@@ -108,16 +112,16 @@ function plugin(name, { ctxSize = 16, growTo = 0 } = {}) {
 }
 
 /** What each part runs: module bytes, the name they load under, paths, and whether it hot-reloads. */
-function partSpec(part, opts) {
+async function partSpec(part, opts) {
   switch (part) {
     case 'hot':
       return { bytes: new Uint8Array(readFileSync(join(CHECKERS_DIR, 'tur.wasm'))), name: 'tur', paths: opts.paths ?? 50, cycles: opts.cycles ?? 10_000, hot: true };
     case 'fresh':
       return { bytes: new Uint8Array(readFileSync(join(CHECKERS_DIR, 'tur.wasm'))), name: 'tur', paths: 1, cycles: opts.cycles ?? 10_000, hot: false };
     case 'grow':
-      return { bytes: plugin('grow', { growTo: CAP_PAGES }), name: 'grow', paths: 4, cycles: opts.smallCycles ?? 24, hot: true };
+      return { bytes: await plugin('grow', { growTo: CAP_PAGES }), name: 'grow', paths: 4, cycles: SMALL_CYCLES, hot: true };
     case 'ctx':
-      return { bytes: plugin('ctx64', { ctxSize: 65536 }), name: 'ctx64', paths: 200, cycles: opts.smallCycles ?? 24, hot: true };
+      return { bytes: await plugin('ctx64', { ctxSize: 65536 }), name: 'ctx64', paths: 200, cycles: SMALL_CYCLES, hot: true };
     default:
       throw new Error(`unknown part '${part}' (parts: hot, fresh, grow, ctx)`);
   }
@@ -125,13 +129,17 @@ function partSpec(part, opts) {
 
 async function checkAll(host, checkers, counts) {
   const results = await Promise.all(checkers.map((c) => host.runner.check(c, TIMEOUT_MS)));
-  for (const r of results) if (r.state !== 'up') counts.notUp++, (counts.lastNotUp = `${r.state}: ${r.message}`);
+  for (const r of results) {
+    if (r.state === 'up') continue;
+    counts.notUp++;
+    counts.lastNotUp = `${r.state}: ${r.message}`;
+  }
 }
 
 /** One part on its own CheckHost: samples, elapsed time and where a cycle's time goes. */
 async function runPart(part, opts) {
-  const spec = partSpec(part, opts);
-  const sampleEvery = opts.sampleEvery ?? Math.max(1, Math.round(spec.cycles / 10));
+  const spec = await partSpec(part, opts);
+  const sampleEvery = Math.max(1, Math.round(spec.cycles / 10));
   const host = new CheckHost({ size: WORKERS });
   const reg = host.registry;
   const devices = Array.from({ length: spec.paths }, (_, i) => openDevice(`sim:ok?id=${part}${i}`));
@@ -145,17 +153,10 @@ async function runPart(part, opts) {
   };
   const bindAll = () => Promise.all(devices.map((d) => reg.bind(spec.name, d)));
   const samples = [];
-  const t0 = performance.now();
   let checkers = [];
   try {
     await host.pool.ready();
-    if (spec.hot) {
-      await reg.load(spec.bytes);
-      checkers = await bindAll();
-      await checkAll(host, checkers, counts);
-    }
-    samples.push(sample(0, 'start'));
-    for (let cycle = 1; cycle <= spec.cycles; cycle++) {
+    const cycle = async () => {
       await timed('load', () => reg.load(spec.bytes));
       const next = await timed('bind', bindAll);
       await timed('unbind', () => {
@@ -170,7 +171,15 @@ async function runPart(part, opts) {
           reg.unload(spec.name);
         });
       }
-      if (cycle % sampleEvery === 0 && cycle !== spec.cycles) samples.push(sample(cycle));
+    };
+    // The start is after one cycle: workers have made an instance, paths are bound and checked.
+    await cycle();
+    for (const k of Object.keys(phaseMs)) phaseMs[k] = 0;
+    samples.push(sample(0, 'start'));
+    const t0 = performance.now();
+    for (let n = 1; n <= spec.cycles; n++) {
+      await cycle();
+      if (n % sampleEvery === 0 && n !== spec.cycles) samples.push(sample(n));
     }
     const elapsedMs = performance.now() - t0;
     samples.push(sample(spec.cycles, 'end'));
@@ -178,7 +187,8 @@ async function runPart(part, opts) {
     samples.push(sample(spec.cycles, 'idle 1 s'));
     if (typeof globalThis.gc === 'function') {
       globalThis.gc();
-      await sleep(100);
+      // Dead buffers' memory goes back when the sweep after the collection has run, not inside gc().
+      await sleep(1000);
       samples.push(sample(spec.cycles, 'idle + gc'));
     }
     const usPerCycle = Object.fromEntries(Object.entries(phaseMs).map(([k, v]) => [k, (v * 1000) / spec.cycles]));
@@ -204,11 +214,14 @@ function mib(bytes) {
   return `${(bytes / MiB).toFixed(0)} MiB`;
 }
 
-/** "hot (tur, 50 paths): 10,000 cycles in 41.2 s, RSS 80 MiB -> 95 MiB (idle 1 s: 95 MiB)". */
+/**
+ * "hot (tur, 50 paths): 10,000 cycles in 41.2 s, RSS 125 MiB -> 200 MiB (at cycle 1,000: 188 MiB; idle
+ * 1 s: 199 MiB), heapUsed ...": the first periodic sample tells V8's heaps settling from growth.
+ */
 export function summaryLine(r) {
   const at = (label) => r.samples.find((s) => s.label === label);
-  const idle = at('idle 1 s');
-  return `${r.part} (${r.checker}, ${r.paths} paths): ${r.cycles.toLocaleString('en-US')} cycles in ${(r.elapsedMs / 1000).toFixed(1)} s, RSS ${mib(at('start').rss)} -> ${mib(at('end').rss)} (idle 1 s: ${mib(idle.rss)}), heapUsed ${mib(at('start').heapUsed)} -> ${mib(at('end').heapUsed)}${r.notUp ? `, ${r.notUp} checks not up (last: ${r.lastNotUp})` : ''}`;
+  const first = r.samples[1].label === 'end' ? '' : `at cycle ${r.samples[1].cycle.toLocaleString('en-US')}: ${mib(r.samples[1].rss)}; `;
+  return `${r.part} (${r.checker}, ${r.paths} paths): ${r.cycles.toLocaleString('en-US')} cycles in ${(r.elapsedMs / 1000).toFixed(1)} s, RSS ${mib(at('start').rss)} -> ${mib(at('end').rss)} (${first}idle 1 s: ${mib(at('idle 1 s').rss)}), heapUsed ${mib(at('start').heapUsed)} -> ${mib(at('end').heapUsed)}${r.notUp ? `, ${r.notUp} checks not up (last: ${r.lastNotUp})` : ''}`;
 }
 
 function table(r) {

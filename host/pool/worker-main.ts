@@ -1,10 +1,9 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { attachDevice } from '../backends/device-spec.js';
 import type { Device } from '../backends/device.js';
 import { IoState } from '../backends/io-slot.js';
 import { DeviceNamespace } from '../shim/device-namespace.js';
+import { collectGarbage } from './collect-garbage.js';
 import { ContextField, CONTEXT_FIELDS } from './context-layout.js';
 import { Corruption, DoneKind, DoneRing } from './done-ring.js';
 import { MemoryGuard } from './memory-guard.js';
@@ -91,8 +90,6 @@ function control(msg: ControlMessage): void {
  * would keep the class memory and compiled code alive in this thread for good. Collect after a drop, at
  * most every GC_EVERY_MS (a burst of reloads costs one collection).
  */
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 const GC_EVERY_MS = 100;
 let lastGc = -Infinity;
 let gcOwed = false;
@@ -105,7 +102,7 @@ function collectSoon(): void {
 function collectIfDue(): void {
   if (!gcOwed || performance.now() - lastGc < GC_EVERY_MS) return;
   gcOwed = false;
-  gc();
+  collectGarbage();
   lastGc = performance.now();
 }
 

@@ -6,6 +6,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { crossThreadNow } from '../backends/cross-thread-now.js';
 import type { Device } from '../backends/device.js';
 import { IoState } from '../backends/io-slot.js';
+import { collectGarbage } from './collect-garbage.js';
 import { Corruption, Done, DONE_FIELDS, DoneKind, DoneRing } from './done-ring.js';
 import { ContextField, CONTEXT_FIELDS } from './context-layout.js';
 import { MemoryGuard } from './memory-guard.js';
@@ -154,6 +155,8 @@ const SUSPECT_MS = 5000;
 /** WASI EIO: what a command gets whose device failed to start it. */
 const EIO = 29;
 const TERMINATE_WAIT_MS = 2000;
+/** This thread's collections after class drops, at most one per this many ms (a burst costs one). */
+const GC_EVERY_MS = 1000;
 
 function workerScript(): string {
   const here = fileURLToPath(import.meta.url);
@@ -196,6 +199,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
   private pendingWakes = 0;
   private nextWorker = 0;
   private watchdog: NodeJS.Timeout | null = null;
+  private gcTimer: NodeJS.Timeout | null = null;
+  private lastGc = -Infinity;
   private waiting = false;
   private closed = false;
   private replaced = 0;
@@ -234,10 +239,25 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     this.layouts.delete(id);
     this.traffic.delete(id);
     this.broadcast({ op: 'drop-class', id });
+    this.collectSoon();
     // Condemned workers still exiting may hold an instance too: they acknowledge by exiting.
     const holders = new Set([...this.workers, ...this.exiting]);
     if (holders.size === 0) this.emit('class', { type: 'released', classId: id });
     else this.releasing.set(id, holders);
+  }
+
+  /**
+   * This thread held the dropped class's memory, module and context table too (collect-garbage.ts):
+   * collect on a timer, never inside the unbind or unload that dropped it.
+   */
+  private collectSoon(): void {
+    if (this.gcTimer !== null || this.closed) return;
+    const run = (): void => {
+      this.gcTimer = null;
+      collectGarbage();
+      this.lastGc = performance.now();
+    };
+    this.gcTimer = setTimeout(run, Math.max(0, this.lastGc + GC_EVERY_MS - performance.now())).unref();
   }
 
   /** Workers that have not yet acknowledged dropping their instance of class `id` (0 once all have). */
@@ -370,6 +390,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     if (this.closed) return { abandoned: 0 };
     this.closed = true;
     this.stopWatch();
+    if (this.gcTimer !== null) clearTimeout(this.gcTimer);
     for (const w of this.workers) this.drain(w);
     const all = [...this.workers, ...this.exiting];
     this.workers.length = 0;

@@ -21,7 +21,10 @@ export class ContextTable {
   private highWater = 0;
 
   constructor(readonly capacity: number) {
-    this.cells = new Int32Array(new SharedArrayBuffer(capacity * FIELDS * 4));
+    const bytes = capacity * FIELDS * 4;
+    // Growable, so that V8 maps it instead of taking it from the malloc heap: only pages of slots in use
+    // become resident, and they go back to the system with the class (a freed heap chunk stays in RSS).
+    this.cells = new Int32Array(new SharedArrayBuffer(bytes, { maxByteLength: bytes }));
   }
 
   /** A fresh slot with one holder (the checker), or null when every slot is in use. */
