@@ -21,6 +21,8 @@ export const WORKER_CELLS = 4;
  * counted, so the main thread can uncount a worker that was terminated mid-call.
  */
 export const GateCell = { CAP: 0, RUNNING: 1 } as const;
+/** CAP of a quarantined class: no call of it of any kind starts (the worker answers STALE). */
+export const QUARANTINED_CAP = -1;
 export const GATE_CELLS = 2;
 export const KILLED = -1;
 

@@ -10,7 +10,7 @@ import { MemoryGuard } from './memory-guard.js';
 import { Job, JOB_FIELDS, JobKind, JobQueue } from './job-queue.js';
 import { readMetadata } from './read-metadata.js';
 import { PluginInstance } from './plugin-instance.js';
-import { GateCell, KILLED, PoolCell, WorkerCell, type ClassLayout, type ControlMessage, type WorkerInit } from './worker-cells.js';
+import { GateCell, KILLED, QUARANTINED_CAP, PoolCell, WorkerCell, type ClassLayout, type ControlMessage, type WorkerInit } from './worker-cells.js';
 
 /**
  * The host's thread entry (DESIGN.md: the thread belongs to the host, never to a plugin). A worker
@@ -59,7 +59,7 @@ function control(msg: ControlMessage): void {
     case 'drop-class':
       classes.delete(msg.id);
       init.port.postMessage({ op: 'released', classId: msg.id });
-      collectSoon();
+      gcOwed = true;
       return;
     case 'device': {
       const device = attachDevice(msg.share);
@@ -88,19 +88,15 @@ function control(msg: ControlMessage): void {
 /**
  * An idle worker allocates nothing, so its heap never collects by itself: a dropped class's instance
  * would keep the class memory and compiled code alive in this thread for good. Collect after a drop, at
- * most every GC_EVERY_MS (a burst of reloads costs one collection).
+ * most every WORKER_GC_EVERY_MS (a burst of reloads costs one collection), and only when idle: never
+ * inside a job, whose class would be charged for it.
  */
-const GC_EVERY_MS = 100;
+const WORKER_GC_EVERY_MS = 100;
 let lastGc = -Infinity;
 let gcOwed = false;
 
-function collectSoon(): void {
-  gcOwed = true;
-  collectIfDue();
-}
-
 function collectIfDue(): void {
-  if (!gcOwed || performance.now() - lastGc < GC_EVERY_MS) return;
+  if (!gcOwed || performance.now() - lastGc < WORKER_GC_EVERY_MS) return;
   gcOwed = false;
   collectGarbage();
   lastGc = performance.now();
@@ -162,14 +158,15 @@ let counted: Int32Array | null = null;
  * the metadata read are one-off calls, and the pool preempts one that holds the last worker.
  */
 function admit(gate: Int32Array, capped: boolean): boolean {
+  // GATED first: a thread terminated between the two leaves the count one low (a cap let through once), never one high for good.
+  Atomics.store(mine, WorkerCell.GATED, 1);
   const running = Atomics.add(gate, GateCell.RUNNING, 1);
   const cap = Atomics.load(gate, GateCell.CAP);
   if (capped && cap !== 0 && running >= cap) {
-    Atomics.sub(gate, GateCell.RUNNING, 1);
+    if (Atomics.exchange(mine, WorkerCell.GATED, 0) === 1) Atomics.sub(gate, GateCell.RUNNING, 1);
     return false;
   }
   counted = gate;
-  Atomics.store(mine, WorkerCell.GATED, 1);
   return true;
 }
 
@@ -180,6 +177,7 @@ function execute(id: number): void {
   const c = classFor(id, kind);
   if (c === null) return finish(id, DoneKind.STALE, 0, 0);
   if (at <= performance.now()) return finish(id, DoneKind.EXPIRED, 0, 1);
+  if (Atomics.load(c.desc.gate, GateCell.CAP) === QUARANTINED_CAP) return finish(id, DoneKind.STALE, 0, 0);
   if (!admit(c.desc.gate, kind === JobKind.CHECK || kind === JobKind.PENDING)) return finish(id, DoneKind.DEFERRED, 0, 0);
   let instance: PluginInstance;
   try {
@@ -315,7 +313,7 @@ for (;;) {
     collectIfDue();
     Atomics.add(pool, PoolCell.SLEEPERS, 1);
     // A collection still owed (rate-limited) wakes this thread when it is due.
-    Atomics.wait(pool, PoolCell.WAKE, wake, gcOwed ? GC_EVERY_MS : undefined);
+    Atomics.wait(pool, PoolCell.WAKE, wake, gcOwed ? WORKER_GC_EVERY_MS : undefined);
     Atomics.sub(pool, PoolCell.SLEEPERS, 1);
   }
 }

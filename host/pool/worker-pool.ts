@@ -14,6 +14,7 @@ import { Job, JOB_FIELDS, JobKind, JobQueue } from './job-queue.js';
 import {
   GATE_CELLS,
   GateCell,
+  QUARANTINED_CAP,
   KILLED,
   POOL_CELLS,
   PoolCell,
@@ -110,6 +111,8 @@ interface ClassTraffic {
   readonly held: number[];
   suspectUntil: number;
   cap: number;
+  /** No call of it runs any more (see quarantine()). */
+  quarantined: boolean;
   /** The class's GateCell cells: `cap` is published there while the class is suspect (0 otherwise). */
   readonly gate: Int32Array;
 }
@@ -155,8 +158,8 @@ const SUSPECT_MS = 5000;
 /** WASI EIO: what a command gets whose device failed to start it. */
 const EIO = 29;
 const TERMINATE_WAIT_MS = 2000;
-/** This thread's collections after class drops, at most one per this many ms (a burst costs one). */
-const GC_EVERY_MS = 1000;
+/** The main thread's collections after class drops, at most one per this many ms (a burst costs one). */
+const MAIN_GC_EVERY_MS = 1000;
 
 function workerScript(): string {
   const here = fileURLToPath(import.meta.url);
@@ -221,7 +224,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
   addClass(desc: ClassDescriptor): void {
     const gate = new Int32Array(new SharedArrayBuffer(GATE_CELLS * 4));
     this.classes.set(desc.id, { ...desc, gate });
-    this.traffic.set(desc.id, { dispatched: 0, held: [], suspectUntil: 0, cap: this.size, gate });
+    this.traffic.set(desc.id, { dispatched: 0, held: [], suspectUntil: 0, cap: this.size, quarantined: false, gate });
     this.broadcast({ op: 'class', ...desc, gate });
   }
 
@@ -257,7 +260,20 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
       collectGarbage();
       this.lastGc = performance.now();
     };
-    this.gcTimer = setTimeout(run, Math.max(0, this.lastGc + GC_EVERY_MS - performance.now())).unref();
+    this.gcTimer = setTimeout(run, Math.max(0, this.lastGc + MAIN_GC_EVERY_MS - performance.now())).unref();
+  }
+
+  /**
+   * Run no call of class `id` any more: a worker refuses its queued jobs (STALE), held ones end now,
+   * parked ones end when their device answers instead of resuming, and new ones are refused by the
+   * caller (the registry does not submit them). Each ends `stale`; what it held goes back.
+   */
+  quarantine(id: number): void {
+    const t = this.traffic.get(id);
+    if (t === undefined) return;
+    t.quarantined = true;
+    Atomics.store(t.gate, GateCell.CAP, QUARANTINED_CAP);
+    for (const job of [...t.held]) this.end(job, { ms: 0, kind: 'stale' });
   }
 
   /** Workers that have not yet acknowledged dropping their instance of class `id` (0 once all have). */
@@ -285,7 +301,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     const id = this.nextJob;
     this.nextJob = id === 0x7fffffff ? 1 : id + 1;
     const deadline = crossThreadNow() + timeoutMs;
-    const traffic = this.traffic.get(classId) ?? { dispatched: 0, held: [], suspectUntil: 0, cap: this.size, gate: new Int32Array(GATE_CELLS) };
+    const traffic = this.traffic.get(classId) ?? { dispatched: 0, held: [], suspectUntil: 0, cap: this.size, quarantined: false, gate: new Int32Array(GATE_CELLS) };
     const e: InFlight = { listener, classId, traffic, kind, dispatched: false, held: false, slot, gen, deviceId, deadline, started: performance.now(), late: false, parked: false, serial: 0 };
     this.inFlight.set(id, e);
     this.enqueue(id, e, kind);
@@ -296,6 +312,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
   /** Queue job `id` to make call `kind`, unless its class is suspect and already has its share out. */
   private enqueue(id: number, e: InFlight, kind: number): void {
     e.kind = kind;
+    if (e.traffic.quarantined) return this.end(id, { ms: 0, kind: 'stale' });
     const t = e.traffic;
     // Only checks wait for their class's share (see admit() in worker-main.ts).
     if (t.suspectUntil !== 0 && t.dispatched >= t.cap && (kind === JobKind.CHECK || kind === JobKind.PENDING)) {
@@ -330,6 +347,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
   }
 
   private holdBack(id: number, e: InFlight): void {
+    // Its deadline passed while the worker handed it back: tick() expires only held jobs.
+    if (e.late) return this.end(id, { ms: 0, kind: 'expired' });
     if (e.dispatched) {
       e.dispatched = false;
       e.traffic.dispatched--;
@@ -518,7 +537,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     if (e.parked) this.unpark(e);
     if (e.held) e.traffic.held.splice(e.traffic.held.indexOf(id), 1);
     if (e.dispatched) this.undispatch(e);
-    this.settleIo(id, e.deviceId, body.kind === 'terminated' || body.kind === 'closed');
+    this.settleIo(id, e.deviceId, body.kind === 'terminated' || body.kind === 'preempted' || body.kind === 'closed');
     body.ms = performance.now() - e.started;
     e.listener.ended(body);
   }
@@ -565,6 +584,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
       return;
     }
     this.unpark(e);
+    // Answered, but its class may run nothing any more: the reply is discarded.
+    if (e.traffic.quarantined) return this.end(id, { ms: 0, kind: 'stale' });
     this.enqueue(id, e, JobKind.PENDING);
   }
 
@@ -735,7 +756,9 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
         w.seenAt = now;
         continue;
       }
-      if (cur <= 0 || now - w.seenAt < HOG_MS || Atomics.load(w.cells, WorkerCell.IN_DEVICE) === 1) continue;
+      // Time in a blocking device call is the device's: the clock of the call restarts after it.
+      if (Atomics.load(w.cells, WorkerCell.IN_DEVICE) === 1) w.seenAt = now;
+      if (cur <= 0 || now - w.seenAt < HOG_MS) continue;
       const e = this.inFlight.get(cur);
       if (e === undefined) continue;
       long ??= new Map();
@@ -752,7 +775,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
       for (const [t, workers] of long) {
         t.suspectUntil = now + SUSPECT_MS;
         t.cap = share;
-        Atomics.store(t.gate, GateCell.CAP, share);
+        if (!t.quarantined) Atomics.store(t.gate, GateCell.CAP, share);
         workers.sort((a, b) => b.seenAt - a.seenAt);
         for (const w of workers.slice(0, workers.length - share)) {
           const reason = `its call ran ${Math.round(now - w.seenAt)} ms on worker ${w.index} while its class held ${workers.length} of ${this.size} workers (its share is ${share})`;
@@ -772,7 +795,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     for (const t of this.traffic.values()) {
       if (t.suspectUntil !== 0 && now > t.suspectUntil) {
         t.suspectUntil = 0;
-        Atomics.store(t.gate, GateCell.CAP, 0);
+        if (!t.quarantined) Atomics.store(t.gate, GateCell.CAP, 0);
         this.release(t);
       }
     }

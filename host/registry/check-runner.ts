@@ -90,6 +90,8 @@ class CheckListener implements JobListener {
       case 'trapped':
         return this.settle(interpretOutcome(cls, end));
       case 'stale':
+        // A quarantine stops calls already queued or parked, as stale ones.
+        if (cls.quarantine !== null) return this.settle(result(PathState.WILD, hostMessage.quarantined(cls.name, cls.quarantine), end.ms));
         return this.settle(result(PathState.UNCHECKED, `${cls.name} checker context is stale`, 0));
       case 'expired':
         return this.settle(result(PathState.TIMEOUT, hostMessage.timeout(cls.name), this.timeoutMs));

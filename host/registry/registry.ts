@@ -205,7 +205,9 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
 
   /** Unload every current class no path is bound to (after a reconfigure, say); returns their names. */
   unloadUnused(): string[] {
-    const names = [...this.currentByName.values()].filter((c) => c.checkers === 0).map((c) => c.name);
+    // A name counts as used while any version of it has paths (a new version they could not move to included).
+    const used = new Set([...this.live].filter((c) => c.checkers > 0).map((c) => c.name));
+    const names = [...this.currentByName.keys()].filter((name) => !used.has(name));
     for (const name of names) this.unload(name);
     return names;
   }
@@ -237,6 +239,7 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
 
   private quarantine(cls: CheckerClass, reason: string): void {
     cls.quarantine = reason;
+    this.pool.quarantine(cls.id);
     this.emit('event', { type: 'quarantined', name: cls.name, version: cls.version, reason });
   }
 
@@ -325,7 +328,8 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
     const recycle = (end?: JobEnd) => {
       if (end !== undefined) this.account(cls, end, 'pc_free', job.spec);
       // At shutdown a pc_free still queued does not run: nothing failed.
-      if (end !== undefined && end.kind !== 'closed' && !(end.kind === 'returned' && !end.late)) {
+      // A pc_free a quarantine stopped did not fail either: it was not run.
+      if (end !== undefined && end.kind !== 'closed' && !(end.kind === 'stale' && cls.quarantine !== null) && !(end.kind === 'returned' && !end.late)) {
         this.emit('event', { type: 'call-failed', name: cls.name, version: cls.version, message: `${cls.name} checker pc_free ${callFailure(end, this.callTimeoutMs)}` });
       }
       cls.contexts.setDevice(handle.slot, 0);
@@ -344,8 +348,8 @@ function strikeOf(end: JobEnd): string | null {
   switch (end.kind) {
     case 'trapped':
       return `trapped: ${end.reason}`;
-    case 'returned':
-      return end.late ? 'ran past its deadline' : null;
+    // A late return is no strike: its deadline counts queue and device time too (a call resumed just
+    // before it ends just after); a call that really holds its thread is preempted or terminated.
     case 'terminated':
       // A blocking device held the thread: the device's fault, not the class's.
       return end.inDevice ? null : `did not finish: ${end.reason}`;

@@ -47,7 +47,7 @@ export class FdTable {
     return CALL_FD;
   }
 
-  /** Forget `device` if CALL_FD still points at it (the device is gone: its memory may go too). */
+  /** Close CALL_FD if it still points at `device` (the device is gone; the retargeted entry keeps it until the next call). */
   dropCallDevice(device: Device): void {
     if (this.callEntry?.device === device && this.entries.get(CALL_FD) === this.callEntry) this.entries.delete(CALL_FD);
   }

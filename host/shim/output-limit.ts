@@ -7,6 +7,8 @@
 export const OUTPUT_BURST = 16 * 1024;
 export const OUTPUT_REFILL_PER_SECOND = 4 * 1024;
 export const OUTPUT_LINE_MAX = 1024;
+/** What one write that passes costs at least: each is a message and a log line, so tiny writes are bounded too (64 a second). */
+export const OUTPUT_WRITE_MIN = 64;
 
 export type OutputStream = 'stdout' | 'stderr';
 
@@ -43,13 +45,14 @@ export class OutputLimiter {
     const t = this.now();
     this.tokens = Math.min(OUTPUT_BURST, this.tokens + (Math.max(0, t - this.last) * OUTPUT_REFILL_PER_SECOND) / 1000);
     this.last = t;
-    return Math.min(length, Math.floor(this.tokens));
+    return Math.max(0, Math.min(length, Math.floor(this.tokens)));
   }
 
   /**
    * Pass on a `length`-byte write of which `prefix` holds the first allowance() bytes (it is
    * overwritten). Passes whole lines, each cut to OUTPUT_LINE_MAX bytes, and a line the prefix cuts
-   * only when it is already that long. Takes the passed bytes from the bucket; the rest are dropped.
+   * only when it is already that long. Takes the passed bytes (at least OUTPUT_WRITE_MIN) from the bucket;
+   * the rest are dropped.
    * Returns null when nothing passes: the drop stays counted for the next report.
    */
   pass(stream: OutputStream, prefix: Uint8Array, length: number): PassedOutput | null {
@@ -73,7 +76,7 @@ export class OutputLimiter {
     }
     this.dropped[stream] += length - kept;
     if (kept === 0) return null;
-    this.tokens -= kept;
+    this.tokens -= Math.max(kept, OUTPUT_WRITE_MIN);
     const text = decoder.decode(prefix.subarray(0, kept)).replace(CONTROL, escapeControl);
     return { text, dropped: this.flush(stream) };
   }

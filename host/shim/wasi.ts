@@ -212,7 +212,7 @@ export class WasiShim {
     return Errno.SUCCESS;
   }
 
-  /** Report output dropped since the last text; the host calls it when a job ends, so a flood that goes quiet is still counted. */
+  /** Report output dropped since the last text; the host calls it as jobs end (at most once a second), so a flood that goes quiet is still counted. */
   flushOutput(): void {
     this.flushStream('stdout');
     this.flushStream('stderr');

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CheckHost, CheckHostOptions } from '../../host/registry/check-host.js';
 import { fakePlugin } from '../helpers/wat.js';
-import { busyCheck, CLOCK_IMPORT, host, recordEnds, sim, sleep } from './pool-helpers.js';
+import { busyCheck, CLOCK_IMPORT, host, recordEnds, sim, sleep, until } from './pool-helpers.js';
 
 /**
  * Fair shares of the workers (host/pool/worker-pool.ts ClassTraffic): a class whose calls hold threads
@@ -61,6 +61,32 @@ describe('fair shares of the workers', () => {
     for (const r of overran) expect(r.message).toMatch(/^spin checker overran: its call ran \d+ ms on worker \d+ while its class held 2 of 2 workers \(its share is 1\)$/);
     expect(ends.filter((e) => e.classId === spin.id && e.end.kind === 'preempted').length).toBe(overran.length);
     expect(pool.stats().replaced).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a call preempted in the middle of a device write leaves its device idle, not half-written (busy for good)', async () => {
+    const WRITE = '(import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))';
+    const READ = '(import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))';
+    // A TUR frame with 60,000 bytes of data-out, written and read back forever: most of the time is in the write's copy.
+    const iov = '(i32.add (local.get $scratch) (i32.const 61440))';
+    const nw = '(i32.add (local.get $scratch) (i32.const 61448))';
+    const body = `(i32.store offset=4 (local.get $scratch) (i32.const 36))
+      (i32.store (local.get $scratch) (i32.const 60042))
+      (i32.store ${iov} (local.get $scratch)) (i32.store offset=4 ${iov} (i32.const 60042))
+      (loop $l (drop (call $fd_write (local.get $fd) ${iov} (i32.const 1) ${nw})) (drop (call $fd_read (local.get $fd) ${iov} (i32.const 1) ${nw})) (br $l))
+      (i32.const 3)`;
+    const { registry, runner, ends } = await start({ size: 2, stuckAfterMs: 60_000 });
+    const writer = await registry.load(fakePlugin({ name: 'writer', extra: `${WRITE} ${READ}`, scratchSize: 61456, check: body }));
+    await registry.load(fakePlugin({ name: 'fine' }));
+    const devices = [0, 1, 2].map((i) => sim(`sim:ok?id=w${i}`));
+    const loopers = await Promise.all(devices.map((d) => registry.bind('writer', d)));
+    const healthy = await Promise.all(Array.from({ length: 20 }, (_, i) => registry.bind('fine', sim(`sim:ok?id=h${i}`))));
+    for (const p of loopers) void runner.check(p, 5000);
+    for (let round = 0; round < 5; round++) await Promise.all(healthy.map((p) => runner.check(p, 5000)));
+    expect(await until(() => ends.some((e) => e.classId === writer.id && e.end.kind === 'preempted'), 5000)).toBe(true);
+    // Every looper whose check ended has its device free again (a preempted write is not left FILLING).
+    const ended = loopers.filter((p) => !p.running);
+    expect(ended.length).toBeGreaterThanOrEqual(1);
+    for (const p of ended) expect(p.device.io.busy, p.device.spec).toBe(false);
   });
 
   it('a class with long calls alone (no other class has work) is not preempted before its deadline', async () => {

@@ -248,6 +248,36 @@ describe('strikes: repeated failures quarantine a class; a slow device is not it
     ]);
   });
 
+  it('a quarantine stops the calls already queued: 12 trapping checks at once run pc_check at most 5 + 2 times', async () => {
+    const { registry, runner } = await start({ size: 2 });
+    // Each trap comes after 20 ms of work, so the queue still holds checks when the fifth strike lands.
+    const slowTrap = busyCheck(20).replace('(i32.or (i32.const 3) (i32.shl (i32.const 4) (i32.const 8)))', `${COUNT} (unreachable)`);
+    const cls = await registry.load(fakePlugin({ name: 'trapper', ctxSize: 16, extra: CLOCK_IMPORT, check: slowTrap }));
+    const paths = await Promise.all(Array.from({ length: 12 }, (_, i) => registry.bind('trapper', sim(`sim:ok?id=q${i}`))));
+    const results = await Promise.all(paths.map((p) => runner.check(p, 2000)));
+    expect(cls.quarantine).not.toBeNull();
+    // Five strikes, plus what the two workers had already started when the fifth came back.
+    expect(calls(cls)).toBeLessThanOrEqual(7);
+    const quarantined = results.filter((r) => r.state === 'wild' && r.message.startsWith('trapper checker quarantined: '));
+    expect(quarantined.length + results.filter((r) => r.state === 'down').length).toBe(12);
+    expect(quarantined.length).toBeGreaterThanOrEqual(5);
+    expect(await until(() => cls.jobs === 0 && cls.refs.count === 13)).toBe(true);
+  });
+
+  it('late returns are no strikes: 200 tur paths on 20 ms devices with 20-24 ms deadlines, 20 rounds, tur never quarantined', async () => {
+    const { registry, runner } = await start({ size: 2, strikeLimit: 1 });
+    const tur = await registry.load(TUR);
+    const paths = await Promise.all(Array.from({ length: 200 }, (_, i) => registry.bind('tur', sim(`sim:slow?latency=20&id=l${i}`))));
+    const states = new Set<string>();
+    for (let round = 0; round < 20; round++) {
+      for (const r of await Promise.all(paths.map((p, i) => runner.check(p, 20 + (i % 5))))) states.add(r.state);
+      await sleep(30);
+    }
+    // Some checks came back just past their deadline (a device answering in about the deadline).
+    expect([...states].every((s) => ['up', 'timeout', 'pending'].includes(s))).toBe(true);
+    expect(tur.quarantine).toBeNull();
+  });
+
   it('strikeLimit and strikeWindowMs pass through CheckHost options; strikes age out of the window', async () => {
     const { registry, runner } = await start({ strikeLimit: 3, strikeWindowMs: 500 });
     const cls = await registry.load(fakePlugin({ name: 'trapper', check: '(unreachable)' }));
@@ -407,6 +437,23 @@ describe('plugin stdout and stderr reach the registry, capped', () => {
 });
 
 // ---------------------------------------------------------------- 7. unload acknowledgements
+
+describe('unloadUnused', () => {
+  it('keeps a name whose paths could not move to its new version (they run on the draining one)', async () => {
+    const { registry } = await start();
+    await registry.load(fakePlugin({ name: 'fake' }));
+    const path = await registry.bind('fake', sim('sim:ok?id=u1'));
+    // The new version fails every pc_init: the path stays on v1, v2 is current with no checkers.
+    const v2 = await registry.load(fakePlugin({ name: 'fake', init: '(i32.const 7)' }));
+    await expect(registry.bind('fake', sim('sim:ok?id=u2'))).rejects.toThrow('fake checker failed to initialize a context (pc_init returned 7)');
+    expect(registry.unloadUnused()).toEqual([]);
+    expect(registry.current('fake')).toBe(v2);
+    registry.unbind(path);
+    expect(await until(() => registry.classes().length === 1)).toBe(true);
+    expect(registry.unloadUnused()).toEqual(['fake']);
+    expect(registry.current('fake')).toBeUndefined();
+  });
+});
 
 describe('an unloaded class is listed until every worker has dropped its instance', () => {
   /** Load `gone`, check two paths with it, unbind them: only the registry's reference on it is left. */
