@@ -53,7 +53,6 @@ export class MemoryGuard {
     return w[i] === this.word(at, 0) && w[i + 1] === this.word(at, 1) && w[i + 2] === this.word(at, 2) && w[i + 3] === this.word(at, 3);
   }
 
-
   /** A checksum of `bytes` (a multiple of 4) at `at`: what a context slot held when its last call ended. */
   sum(at: number, bytes: number): number {
     const w = this.view(at + bytes);

@@ -101,9 +101,10 @@ interface PoolWorker {
 /**
  * A class's share of the workers. Every class may use all of them while its calls are short; a class
  * seen holding a thread in one call for over HOG_MS becomes suspect, and while it is, at most `cap` of
- * its jobs are on the queue or a thread at once (the rest wait in `held`, in order), and any of its calls
- * beyond that share that run long are preempted: a looping plugin cannot take every worker from the
- * other classes' paths (DESIGN.md "containment").
+ * its checks are on the queue or a thread at once (the rest wait in `held`, in order; a worker hands back
+ * one that would exceed the cap, see GateCell), and any of its calls beyond that share that run long are
+ * preempted: a looping plugin cannot take every worker from the other classes' paths. One-off calls
+ * (metadata, pc_init, pc_free) are not held, only preempted (docs/ABI.md "Containment").
  */
 interface ClassTraffic {
   /** Its jobs in the shared queue, the backlog or on a thread. */
@@ -166,7 +167,6 @@ function workerScript(): string {
   // Under vitest this module is TypeScript source; the worker always runs the built JavaScript.
   return here.endsWith('.ts') ? join(dirname(here), '..', '..', 'dist', 'host', 'pool', 'worker-main.js') : join(dirname(here), 'worker-main.js');
 }
-
 
 /**
  * Host-owned worker threads. Jobs go through a shared queue and come back through per-worker
