@@ -225,15 +225,16 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
    * call was for. A device that is slow (a parked call abandoned) is not the class's fault.
    */
   account(cls: CheckerClass, end: JobEnd, call: 'check' | 'pc_init' | 'pc_free', spec: string): void {
-    if (cls.quarantine !== null) return;
-    const named = call === 'check' ? `the check of ${spec}` : `${call} for ${spec}`;
+    // The common case first, and nothing built for it: this runs at the end of every check.
+    if (end.kind === 'returned' || cls.quarantine !== null) return;
+    const named = (): string => (call === 'check' ? `the check of ${spec}` : `${call} for ${spec}`);
     if (end.kind === 'corrupt') {
-      return this.quarantine(cls, end.how === 'overran' ? `${named} wrote outside its context slot` : `the context of ${spec} was changed between its calls, by another call of the class`);
+      return this.quarantine(cls, end.how === 'overran' ? `${named()} wrote outside its context slot` : `the context of ${spec} was changed between its calls, by another call of the class`);
     }
     const what = strikeOf(end);
     if (what === null) return;
     if (cls.strikes.add(performance.now())) {
-      this.quarantine(cls, `${cls.strikes.limit} failures within ${cls.strikes.windowMs / 1000} s; the last: ${named} ${what}`);
+      this.quarantine(cls, `${cls.strikes.limit} failures within ${cls.strikes.windowMs / 1000} s; the last: ${named()} ${what}`);
     }
   }
 
