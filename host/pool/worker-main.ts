@@ -46,7 +46,7 @@ const devices = new Map<number, Device>();
 function control(msg: ControlMessage): void {
   switch (msg.op) {
     case 'class':
-      classes.set(msg.id, { desc: msg, layout: null, guard: null, instance: null, lastFlush: 0 });
+      classes.set(msg.id, { desc: msg, layout: null, guard: null, instance: null, lastFlush: -Infinity });
       return;
     case 'layout': {
       const c = classes.get(msg.id);
@@ -209,10 +209,13 @@ function execute(id: number): void {
     return finish(id, DoneKind.CORRUPT, Corruption.OVERRAN, late(at));
   }
   Atomics.store(c.desc.contexts, sumCell, guard.sum(ctx, layout.ctxBytes));
-  const now = performance.now();
-  if (now - c.lastFlush >= OUTPUT_FLUSH_MS) {
-    c.lastFlush = now;
-    instance.shim.flushOutput();
+  // The clock is read only with a drop to report: a healthy check just looks at two counters.
+  if (instance.shim.outputDropping) {
+    const now = performance.now();
+    if (now - c.lastFlush >= OUTPUT_FLUSH_MS) {
+      c.lastFlush = now;
+      instance.shim.flushOutput();
+    }
   }
   if (reason !== null) return trapped(id, reason, late(at));
   finish(id, ended.kind, ended.raw, ended.kind === DoneKind.RETURNED ? late(at) : 0);

@@ -81,6 +81,11 @@ export class OutputLimiter {
     return { text, dropped: this.flush(stream) };
   }
 
+  /** Whether some dropped bytes are not reported yet (what a host checks before it flushes). */
+  get dropping(): boolean {
+    return this.dropped.stdout + this.dropped.stderr > 0;
+  }
+
   /** Bytes of `stream` dropped since they were last reported; reporting them resets the count. */
   flush(stream: OutputStream): number {
     const n = this.dropped[stream];

@@ -213,6 +213,11 @@ export class WasiShim {
   }
 
   /** Report output dropped since the last text; the host calls it as jobs end (at most once a second), so a flood that goes quiet is still counted. */
+  /** Dropped output not reported yet: a flush would log something. */
+  get outputDropping(): boolean {
+    return this.output.dropping;
+  }
+
   flushOutput(): void {
     this.flushStream('stdout');
     this.flushStream('stderr');
