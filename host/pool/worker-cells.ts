@@ -16,9 +16,11 @@ export const WorkerCell = { CURRENT: 0, READY: 1, IN_DEVICE: 2, GATED: 3 } as co
 export const WORKER_CELLS = 4;
 /**
  * Per class: CAP (0: no limit) is set by the main thread while the class is suspect of holding threads
- * (see ClassTraffic in worker-pool.ts); a worker counts itself in RUNNING for every call of the class,
- * and hands the job back (DEFERRED) if the class is at its cap. A worker's GATED cell is 1 while it is
- * counted, so the main thread can uncount a worker that was terminated mid-call.
+ * (see ClassTraffic in worker-pool.ts); while it is, a worker counts itself in RUNNING for each call of
+ * the class and hands the job back (DEFERRED) if the class is at its cap, and the main thread, when it
+ * sets a cap, counts the calls already running. A worker's GATED cell holds the class id + 1 whose
+ * RUNNING it is counted in (0: none); whoever clears it (the worker when the call ends, the main thread
+ * for a worker terminated mid-call) takes the count off, so every count is taken off exactly once.
  */
 export const GateCell = { CAP: 0, RUNNING: 1 } as const;
 /** CAP of a quarantined class: no call of it of any kind starts (the worker answers STALE). */

@@ -149,25 +149,34 @@ function classFor(id: number, kind: number): WorkerClass | null {
   return c;
 }
 
-/** The gate this worker is counted in for its current call (see GateCell), or null. */
-let counted: Int32Array | null = null;
-
 /**
- * Whether a call of the class may start on this thread now. Every call is counted, capped class or not:
- * a cap set while calls run must see them. Only checks wait for the cap: a path's pc_init or pc_free and
- * the metadata read are one-off calls, and the pool preempts one that holds the last worker.
+ * Whether a call of the class may start on this thread now. A call of a class with no cap is not
+ * counted (no shared write per check): the main thread counts the calls running when it sets a cap.
+ * Only checks wait for the cap: a path's pc_init or pc_free and the metadata read are one-off calls,
+ * and the pool preempts one that holds the last worker.
  */
-function admit(gate: Int32Array, capped: boolean): boolean {
+function admit(c: WorkerClass, capped: boolean): boolean {
+  const gate = c.desc.gate;
+  if (Atomics.load(gate, GateCell.CAP) === 0) return true;
+  // Settle a count the main thread made for this worker's previous call first (see GateCell).
+  uncount();
   // GATED first: a thread terminated between the two leaves the count one low (a cap let through once), never one high for good.
-  Atomics.store(mine, WorkerCell.GATED, 1);
+  Atomics.store(mine, WorkerCell.GATED, c.desc.id + 1);
   const running = Atomics.add(gate, GateCell.RUNNING, 1);
-  const cap = Atomics.load(gate, GateCell.CAP);
-  if (capped && cap !== 0 && running >= cap) {
-    if (Atomics.exchange(mine, WorkerCell.GATED, 0) === 1) Atomics.sub(gate, GateCell.RUNNING, 1);
+  if (capped && running >= Atomics.load(gate, GateCell.CAP)) {
+    uncount();
     return false;
   }
-  counted = gate;
   return true;
+}
+
+/** Whoever clears GATED (this thread, or the main thread) takes the count it stands for off that class's gate. */
+function uncount(): void {
+  const g = Atomics.exchange(mine, WorkerCell.GATED, 0);
+  if (g !== 0) {
+    const gate = classes.get(g - 1)?.desc.gate;
+    if (gate !== undefined) Atomics.sub(gate, GateCell.RUNNING, 1);
+  }
 }
 
 /** Run one job and report how it ended through the ring. */
@@ -178,7 +187,7 @@ function execute(id: number): void {
   if (c === null) return finish(id, DoneKind.STALE, 0, 0);
   if (at <= performance.now()) return finish(id, DoneKind.EXPIRED, 0, 1);
   if (Atomics.load(c.desc.gate, GateCell.CAP) === QUARANTINED_CAP) return finish(id, DoneKind.STALE, 0, 0);
-  if (!admit(c.desc.gate, kind === JobKind.CHECK || kind === JobKind.PENDING)) return finish(id, DoneKind.DEFERRED, 0, 0);
+  if (!admit(c, kind === JobKind.CHECK || kind === JobKind.PENDING)) return finish(id, DoneKind.DEFERRED, 0, 0);
   let instance: PluginInstance;
   try {
     instance = instanceOf(c);
@@ -287,11 +296,7 @@ function probe(id: number, instance: PluginInstance, at: number): void {
  */
 function finish(id: number, kind: number, raw: number, isLate: number): void {
   // Uncounted before the completion is seen: the main thread may hand out the class's next call at once.
-  // Whoever clears GATED (this thread, or the main thread once it terminated this one) uncounts.
-  if (counted !== null) {
-    if (Atomics.exchange(mine, WorkerCell.GATED, 0) === 1) Atomics.sub(counted, GateCell.RUNNING, 1);
-    counted = null;
-  }
+  uncount();
   if (Atomics.compareExchange(mine, WorkerCell.CURRENT, id, 0) !== id) {
     for (;;) Atomics.wait(mine, WorkerCell.CURRENT, KILLED);
   }

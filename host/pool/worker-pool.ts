@@ -114,6 +114,7 @@ interface ClassTraffic {
   cap: number;
   /** No call of it runs any more (see quarantine()). */
   quarantined: boolean;
+  readonly id: number;
   /** The class's GateCell cells: `cap` is published there while the class is suspect (0 otherwise). */
   readonly gate: Int32Array;
 }
@@ -224,7 +225,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
   addClass(desc: ClassDescriptor): void {
     const gate = new Int32Array(new SharedArrayBuffer(GATE_CELLS * 4));
     this.classes.set(desc.id, { ...desc, gate });
-    this.traffic.set(desc.id, { dispatched: 0, held: [], suspectUntil: 0, cap: this.size, quarantined: false, gate });
+    this.traffic.set(desc.id, { id: desc.id, dispatched: 0, held: [], suspectUntil: 0, cap: this.size, quarantined: false, gate });
     this.broadcast({ op: 'class', ...desc, gate });
   }
 
@@ -301,7 +302,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     const id = this.nextJob;
     this.nextJob = id === 0x7fffffff ? 1 : id + 1;
     const deadline = crossThreadNow() + timeoutMs;
-    const traffic = this.traffic.get(classId) ?? { dispatched: 0, held: [], suspectUntil: 0, cap: this.size, quarantined: false, gate: new Int32Array(GATE_CELLS) };
+    const traffic = this.traffic.get(classId) ?? { id: classId, dispatched: 0, held: [], suspectUntil: 0, cap: this.size, quarantined: false, gate: new Int32Array(GATE_CELLS) };
     const e: InFlight = { listener, classId, traffic, kind, dispatched: false, held: false, slot, gen, deviceId, deadline, started: performance.now(), late: false, parked: false, serial: 0 };
     this.inFlight.set(id, e);
     this.enqueue(id, e, kind);
@@ -517,8 +518,12 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
    */
   private endLost(id: number, end: Extract<JobEnd, { kind: 'terminated' | 'preempted' }>, w: PoolWorker): void {
     const e = this.inFlight.get(id);
-    // A thread terminated while counted in its class's gate is uncounted here (see GateCell).
-    if (e !== undefined && Atomics.exchange(w.cells, WorkerCell.GATED, 0) === 1) Atomics.sub(e.traffic.gate, GateCell.RUNNING, 1);
+    // A thread terminated while counted in a class's gate is uncounted here (see GateCell).
+    const gated = Atomics.exchange(w.cells, WorkerCell.GATED, 0);
+    if (gated !== 0) {
+      const gate = this.traffic.get(gated - 1)?.gate;
+      if (gate !== undefined) Atomics.sub(gate, GateCell.RUNNING, 1);
+    }
     const layout = e === undefined ? undefined : this.layouts.get(e.classId);
     const cells = e === undefined ? undefined : this.classes.get(e.classId)?.contexts;
     if (e !== undefined && layout !== undefined && cells !== undefined && Atomics.load(cells, e.slot * CONTEXT_FIELDS + ContextField.GEN) === e.gen) {
@@ -775,7 +780,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
       for (const [t, workers] of long) {
         t.suspectUntil = now + SUSPECT_MS;
         t.cap = share;
-        if (!t.quarantined) Atomics.store(t.gate, GateCell.CAP, share);
+        if (!t.quarantined) this.capClass(t, share);
         workers.sort((a, b) => b.seenAt - a.seenAt);
         for (const w of workers.slice(0, workers.length - share)) {
           const reason = `its call ran ${Math.round(now - w.seenAt)} ms on worker ${w.index} while its class held ${workers.length} of ${this.size} workers (its share is ${share})`;
@@ -798,6 +803,20 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
         if (!t.quarantined) Atomics.store(t.gate, GateCell.CAP, 0);
         this.release(t);
       }
+    }
+  }
+
+  /**
+   * Publish class `t`'s cap. Setting the first one, count the calls of it running now (uncounted while
+   * it had none): a worker that read no cap is either seen here by its current job, or reads the cap.
+   */
+  private capClass(t: ClassTraffic, cap: number): void {
+    const first = Atomics.load(t.gate, GateCell.CAP) === 0;
+    Atomics.store(t.gate, GateCell.CAP, cap);
+    if (!first) return;
+    for (const w of this.workers) {
+      const e = this.inFlight.get(Atomics.load(w.cells, WorkerCell.CURRENT));
+      if (e?.traffic === t && Atomics.compareExchange(w.cells, WorkerCell.GATED, 0, t.id + 1) === 0) Atomics.add(t.gate, GateCell.RUNNING, 1);
     }
   }
 
