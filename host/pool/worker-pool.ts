@@ -350,6 +350,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
   private holdBack(id: number, e: InFlight): void {
     // Its deadline passed while the worker handed it back: tick() expires only held jobs.
     if (e.late) return this.end(id, { ms: 0, kind: 'expired' });
+    // Handed back as its class was quarantined: nothing of it will run.
+    if (e.traffic.quarantined) return this.end(id, { ms: 0, kind: 'stale' });
     if (e.dispatched) {
       e.dispatched = false;
       e.traffic.dispatched--;
