@@ -10,6 +10,7 @@ import type { Checker } from '../registry/checker.js';
 import type { CheckerClass } from '../registry/checker-class.js';
 import { result, type CheckResult } from '../registry/check-result.js';
 import { PathState, type PathStateName } from '../abi/path-state.js';
+import { CHECKER_NAME } from '../abi/checker-name.js';
 import { hostMessage } from '../abi/message.js';
 import { classEventHandler } from './class-events.js';
 import { checkerFor } from './config/checker-selection.js';
@@ -146,6 +147,8 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
    * Returns true when a new version replaced a current one.
    */
   private async ensureChecker(name: string, reload: 'no' | 'changed' | 'always' = 'no'): Promise<boolean> {
+    // A name, never a path: a client must not make the daemon load a file outside checker_dir.
+    if (!CHECKER_NAME.test(name)) throw new DaemonCommandError(`checker name ${JSON.stringify(name)} is not a checker name (1-32 characters of a-z, 0-9, '_' or '-', starting with a letter or digit)`);
     const current = this.host.registry.current(name);
     if (current !== undefined && reload === 'no') return false;
     const { path, sha256 } = this.modulePath(name);
@@ -157,7 +160,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     }
     if (current !== undefined && reload === 'changed' && createHash('sha256').update(bytes).digest('hex') === current.sha256) return false;
     try {
-      await this.host.registry.load(bytes, { origin: path, ...(sha256 !== undefined && { sha256 }) });
+      await this.host.registry.load(bytes, { origin: path, name, ...(sha256 !== undefined && { sha256 }) });
     } catch (e) {
       throw new DaemonCommandError((e as Error).message);
     }

@@ -34,6 +34,8 @@ export interface LoadOptions {
   readonly sha256?: string;
   /** How the module is named in errors (default: its path, or `<bytes>`). */
   readonly origin?: string;
+  /** Refuse the module unless its pc_name is this (the name it was looked up by), before it replaces anything. */
+  readonly name?: string;
 }
 
 export interface ClassInfo {
@@ -142,6 +144,7 @@ export class Registry extends EventEmitter<{ event: [RegistryEvent] }> {
         },
         onRefcountError: (c, count) => this.emit('event', { type: 'refcount-error', name: c.name, version: c.version, count }),
       });
+      if (opts.name !== undefined && cls.name !== opts.name) throw new LoadError('bad-export', `${origin}: its pc_name is '${cls.name}', not '${opts.name}'`);
     } catch (e) {
       this.pool.dropClass(id);
       throw e;

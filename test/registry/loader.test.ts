@@ -161,6 +161,15 @@ describe('loader rejects bad modules with one clear line', () => {
     expect(e.message).toBe(`m.wasm: pc_name must be 1-32 characters of a-z, 0-9, '_' or '-', got "Bad Name"`);
   });
 
+  it('a name other than the one it was looked up by: refused before it replaces the class of its own name', async () => {
+    const current = await shared.load(fakePlugin({ name: 'namesake' }));
+    const e = await refusal(fakePlugin({ name: 'namesake' }), { name: 'other' });
+    expect(e.code).toBe('bad-export');
+    expect(e.message).toBe("m.wasm: its pc_name is 'namesake', not 'other'");
+    expect(shared.current('namesake')).toBe(current);
+    expect(shared.current('other')).toBeUndefined();
+  });
+
   it('a start function (code every host thread would run on instantiation)', async () => {
     const e = await refusal(fakePlugin({ extra: '(func $boot) (start $boot)' }));
     expect(e.code).toBe('start');
