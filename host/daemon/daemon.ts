@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { EventEmitter } from 'node:events';
 import { isAbsolute, join } from 'node:path';
 import { openDevice } from '../backends/device-spec.js';
 import type { Device } from '../backends/device.js';
 import { SimDevice } from '../backends/sim/sim-device.js';
 import { CheckHost } from '../registry/check-host.js';
+import { readModule } from '../registry/read-module.js';
 import type { Checker } from '../registry/checker.js';
 import type { CheckerClass } from '../registry/checker-class.js';
 import { result, type CheckResult } from '../registry/check-result.js';
@@ -154,9 +154,9 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     const { path, sha256 } = this.modulePath(name);
     let bytes: Uint8Array<ArrayBuffer>;
     try {
-      bytes = new Uint8Array(await readFile(path));
-    } catch {
-      throw new DaemonCommandError(`checker '${name}': cannot read ${path}`);
+      bytes = await readModule(path);
+    } catch (e) {
+      throw new DaemonCommandError(`checker '${name}': ${(e as Error).message}`);
     }
     if (current !== undefined && reload === 'changed' && createHash('sha256').update(bytes).digest('hex') === current.sha256) return false;
     try {

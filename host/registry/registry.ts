@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { Device } from '../backends/device.js';
 import { MemoryGuard } from '../pool/memory-guard.js';
 import { JobKind, type JobEnd, type WorkerPool } from '../pool/worker-pool.js';
@@ -9,6 +8,7 @@ import { Checker, type Job } from './checker.js';
 import { ContextTable, type ContextHandle } from './context-table.js';
 import { BindError } from './bind-error.js';
 import { LoadError } from './load-error.js';
+import { readModule } from './read-module.js';
 import { callFailure, callPlugin } from './plugin-call.js';
 import { validateModule } from './validate-module.js';
 import { hostMessage } from '../abi/message.js';
@@ -363,15 +363,5 @@ function strikeOf(end: JobEnd): string | null {
       return `waited on fd ${end.fd} with no command outstanding`;
     default:
       return null;
-  }
-}
-
-async function readModule(path: string): Promise<Uint8Array<ArrayBuffer>> {
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a directory' : err.code === 'EACCES' ? 'permission denied' : err.message;
-    throw new LoadError('unreadable', `cannot read checker module ${path}: ${why}`);
   }
 }

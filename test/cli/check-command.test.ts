@@ -64,6 +64,8 @@ describe('pathcheck check', () => {
     oneLineError(runCli(['check', 'nodevice']), "device spec 'nodevice' has no scheme (expected <scheme>:..., schemes: sim)");
     expect(runCli(['check', 'sim:stanby']).stderr).toMatch(/^pathcheck: unknown sim scenario 'stanby' \(known: .*standby.*\)\n$/);
     oneLineError(runCli(['check', 'sim:ok', '--checker', '/nonexistent/x.wasm']), 'cannot read checker module /nonexistent/x.wasm: no such file');
+    // A file that never ends is read to the cap and one byte past it, no further.
+    oneLineError(runCli(['check', 'sim:ok', '--checker', '/dev/zero']), 'cannot read checker module /dev/zero: larger than the 16 MiB cap');
     oneLineError(runCli(['check', 'sim:ok', '--checker', 'nosuch']), `cannot read checker module ${join(CHECKERS_DIR, 'nosuch.wasm')}: no such file`);
     const junk = join(mkdtempSync(join(tmpdir(), 'pc-')), 'junk.wasm');
     writeFileSync(junk, 'definitely not wasm');

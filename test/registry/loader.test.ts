@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckHost, type CheckHostOptions } from '../../host/registry/check-host.js';
 import { LoadError } from '../../host/registry/load-error.js';
+import { MAX_MODULE_BYTES } from '../../host/registry/read-module.js';
 import type { Registry } from '../../host/registry/registry.js';
 import { JobKind } from '../../host/pool/worker-pool.js';
 import { callPlugin } from '../../host/registry/plugin-call.js';
@@ -180,6 +181,18 @@ describe('loader rejects bad modules with one clear line', () => {
     const e = await refusal(fakePlugin(), { sha256: '0'.repeat(64) });
     expect(e.code).toBe('sha256');
     expect(e.message).toMatch(/^m\.wasm: sha256 [0-9a-f]{64} does not match the pinned 0{64}$/);
+  });
+
+  it('a module file over the size cap, or one that never ends (/dev/zero): refused after reading one byte past the cap', async () => {
+    const big = join(mkdtempSync(join(tmpdir(), 'pc-')), 'big.wasm');
+    writeFileSync(big, new Uint8Array(MAX_MODULE_BYTES + 1));
+    for (const path of [big, '/dev/zero']) {
+      const e = await refusal(path, { origin: undefined });
+      expect(e.code).toBe('unreadable');
+      expect(e.message).toBe(`cannot read checker module ${path}: larger than the 16 MiB cap`);
+    }
+    writeFileSync(big, fakePlugin({ name: 'justfits' }));
+    expect((await shared.load(big)).name).toBe('justfits');
   });
 
   it('a file that does not exist, or is a directory', async () => {
