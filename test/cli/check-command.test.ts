@@ -59,6 +59,13 @@ describe('pathcheck check', () => {
     expect([spin.status, JSON.parse(spin.stdout).state, spin.stderr]).toEqual([1, 'timeout', '']);
   });
 
+  it("worker start-up is not charged to the check's deadline (issue 11 row 13)", () => {
+    for (let i = 0; i < 3; i++) {
+      const r = runCli(['check', 'sim:slow?latency=20', '--timeout', '60', '--json']);
+      expect(JSON.parse(r.stdout)).toMatchObject({ state: 'up' });
+    }
+  });
+
   it('bad input: one line naming the problem, exit 2', () => {
     oneLineError(runCli(['check', 'floppy:a']), "unknown device scheme 'floppy' in 'floppy:a' (known: sim)");
     oneLineError(runCli(['check', 'nodevice']), "device spec 'nodevice' has no scheme (expected <scheme>:..., schemes: sim)");

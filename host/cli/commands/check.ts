@@ -50,6 +50,8 @@ export async function checkCommand(args: string[], out: (line: string) => void, 
   let res;
   let cls;
   try {
+    // Worker start-up (tens of ms) is not the check's: its deadline starts once the workers take jobs.
+    await host.pool.ready();
     cls = await host.registry.load(resolveChecker(values.checker));
     const checker = await host.registry.bind(cls.name, device, timeoutMs);
     res = await host.runner.check(checker, timeoutMs);
