@@ -15,8 +15,18 @@ const BACKENDS: Record<string, Backend> = {
   sim: { open: (spec) => SimDevice.fromSpec(spec), attach: (s) => SimDevice.fromShared(s) },
 };
 
+/** C0, DEL, C1 and the Unicode line separators: what could drive a terminal or forge a log line. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const MAX_SPEC_LENGTH = 1024;
+
 /** Open the device a spec names: `<scheme>:<rest>`, e.g. `sim:standby?id=lun3`. */
 export function openDevice(spec: string): Device {
+  // A spec is shown in tables, logs and events: refused with a control character, never echoed with one.
+  const control = CONTROL.exec(spec);
+  if (control !== null) {
+    throw new DeviceSpecError(`device spec has a control character (U+${control[0].charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()} at offset ${control.index}); a spec is printable text`);
+  }
+  if (spec.length > MAX_SPEC_LENGTH) throw new DeviceSpecError(`device spec is ${spec.length} characters long, over the ${MAX_SPEC_LENGTH}-character limit`);
   const colon = spec.indexOf(':');
   if (colon <= 0) throw new DeviceSpecError(`device spec '${spec}' has no scheme (expected <scheme>:..., schemes: ${Object.keys(BACKENDS).join(', ')})`);
   const scheme = spec.slice(0, colon);
