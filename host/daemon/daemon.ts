@@ -13,7 +13,7 @@ import { PathState, type PathStateName } from '../abi/path-state.js';
 import { CHECKER_NAME } from '../abi/checker-name.js';
 import { hostMessage } from '../abi/message.js';
 import { classEventHandler } from './class-events.js';
-import { checkerFor } from './config/checker-selection.js';
+import { checkerFor, lineToBlame } from './config/checker-selection.js';
 import { ConfigError } from './config/config-error.js';
 import type { DaemonConfig } from './config/daemon-config.js';
 import type { DaemonEvent, DaemonEventBody } from './daemon-event.js';
@@ -85,8 +85,8 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
       try {
         await this.addPathNow(p.device, p.checker ?? checkerFor(this.config, p), true);
       } catch (e) {
-        // A path the config names but the daemon cannot use is a config error, with its line.
-        throw new ConfigError(this.config.file, p.line, (e as Error).message);
+        // A path the config names but the daemon cannot use is a config error, at the line to blame.
+        throw new ConfigError(this.config.file, lineToBlame(this.config, p, (e as Error).cause), (e as Error).message);
       }
     }
     this.scheduler.start();
@@ -156,13 +156,13 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     try {
       bytes = await readModule(path);
     } catch (e) {
-      throw new DaemonCommandError(`checker '${name}': ${(e as Error).message}`);
+      throw new DaemonCommandError(`checker '${name}': ${(e as Error).message}`, { cause: e });
     }
     if (current !== undefined && reload === 'changed' && createHash('sha256').update(bytes).digest('hex') === current.sha256) return false;
     try {
       await this.host.registry.load(bytes, { origin: path, name, ...(sha256 !== undefined && { sha256 }) });
     } catch (e) {
-      throw new DaemonCommandError((e as Error).message);
+      throw new DaemonCommandError((e as Error).message, { cause: e });
     }
     return current !== undefined;
   }
@@ -186,6 +186,8 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     const checker = await this.bind(name, device);
     this.paths.set(spec, { spec, device, checkerName: name, checker, draining: null, fromConfig });
     this.scheduler.add(spec);
+    // Config paths are counted in the start-up and reconfigure notices; one a client added is said here.
+    if (!fromConfig) this.opts.log.notice(`path ${spec} added (checker ${name})`);
     this.publish({ type: 'path-added', path: spec, checker: name });
   }
 
@@ -196,6 +198,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     this.scheduler.remove(spec);
     this.paths.delete(spec);
     this.host.registry.unbind(p.checker);
+    if (!p.fromConfig) this.opts.log.notice(`path ${spec} removed`);
     this.publish({ type: 'path-removed', path: spec });
   }
 
@@ -223,6 +226,9 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     return this.exclusive(async () => {
       try {
         return await this.reconfigureNow(next);
+      } catch (e) {
+        this.opts.log.error(`reconfigure failed, the running configuration stays: ${(e as Error).message}`);
+        throw e;
       } finally {
         // However it ended, a class no path uses any more would otherwise stay loaded for good.
         for (const name of this.host.registry.unloadUnused()) this.opts.log.notice(`checker ${name} unloaded: no path uses it`);

@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../host/daemon/config/config-error.js';
 import { loadConfig, parseConfig } from '../../host/daemon/config/daemon-config.js';
+import { BUILT_CHECKERS, runPathcheckd, tempDir } from '../helpers/daemon-process.js';
 
 /** The ConfigError parsing `text` as `file` throws. */
 function failure(text: string, file: string): ConfigError {
@@ -192,12 +195,12 @@ describe('multipath.conf errors', () => {
     [
       'two values on a line',
       'defaults {\n  polling_interval 5 10\n}',
-      "demo.conf:2: unexpected '10' after the value of 'polling_interval' (one value per line; quote a value that has spaces)",
+      "demo.conf:2: unexpected '10' after the value of 'polling_interval' (one value per keyword; quote a value that has spaces)",
     ],
     [
       'an unquoted value with a space',
       lines('paths {', '  path {', '    device sim:ok', '    product SIM ok', '  }', '}'),
-      "demo.conf:4: unexpected 'ok' after the value of 'product' (one value per line; quote a value that has spaces)",
+      "demo.conf:4: unexpected 'ok' after the value of 'product' (one value per keyword; quote a value that has spaces)",
     ],
     ['a quoted keyword', 'defaults {\n  "verbosity" 3\n}', "demo.conf:2: expected a keyword in defaults, found quoted string 'verbosity'"],
     ['a stray {', 'defaults {\n  {\n}', "demo.conf:2: expected a keyword in defaults, found '{'"],
@@ -349,4 +352,67 @@ describe('loadConfig errors', () => {
       message: `${file}:2: keyword 'polling_interval' in defaults: expected an integer from 1 to 3600, found '0'`,
     });
   });
+});
+
+// Errors found only when the daemon starts (a module that cannot be read or fails its pin) name the
+// keyword that chose the module, not the first path that uses it.
+describe('start-up errors name the offending keyword', () => {
+  const dir = tempDir();
+  const TUR = join(BUILT_CHECKERS, 'tur.wasm');
+  const PIN = '0'.repeat(64);
+
+  /** Run pathcheckd on `text`; expect exit 2 and exactly `line` on stderr. */
+  async function refused(name: string, text: string, line: (file: string) => string): Promise<void> {
+    const file = join(dir, name);
+    await writeFile(file, text);
+    const r = await runPathcheckd(['--config', file, '--socket', join(dir, 'never.sock'), '--foreground']);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toBe(`pathcheckd: ${line(file)}\n`);
+  }
+
+  it('an unknown path_checker: its line', async () => {
+    const text = lines(
+      '# the device entry names a checker that does not exist',
+      'devices {',
+      '    device {',
+      '        vendor "PATHCHK"',
+      '        path_checker nosuch',
+      '        product "SIM"',
+      '    }',
+      '}',
+      'paths { path { device "sim:ok" vendor "PATHCHK" product "SIM ok" } }',
+    );
+    const wasm = join(BUILT_CHECKERS, 'nosuch.wasm');
+    await refused('unknown.conf', text, (f) => `${f}:5: checker 'nosuch': cannot read checker module ${wasm}: no such file`);
+  }, 30_000);
+
+  it('a missing checker_dir: its line', async () => {
+    const text = lines('defaults {', '    checker_dir "no/such/dir"', '}', 'paths {', '    path { device "sim:ok" }', '}');
+    const wasm = join(dir, 'no/such/dir/tur.wasm');
+    await refused('no-dir.conf', text, (f) => `${f}:2: checker 'tur': cannot read checker module ${wasm}: no such file`);
+  }, 30_000);
+
+  it('a sha256 pin the module does not match: the pin\'s line', async () => {
+    const text = lines(
+      'defaults {',
+      '    polling_interval 5',
+      '}',
+      'paths {',
+      '    path {',
+      '        device "sim:ok"',
+      '        checker tur',
+      '    }',
+      '}',
+      'checkers {',
+      '    checker {',
+      '        name tur',
+      `        path "${TUR}"`,
+      '        # pinned to a digest no module has',
+      `        sha256 "${PIN}"`,
+      '    }',
+      '}',
+    );
+    const sha = createHash('sha256').update(readFileSync(TUR)).digest('hex');
+    await refused('pin.conf', text, (f) => `${f}:15: ${TUR}: sha256 ${sha} does not match the pinned ${PIN}`);
+  }, 30_000);
 });

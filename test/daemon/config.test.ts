@@ -21,10 +21,10 @@ function lineOf(text: string, needle: string): number {
 /** A config without line numbers and with regexes as their sources, for comparing two syntaxes. */
 function shape(c: DaemonConfig) {
   return {
-    defaults: c.defaults,
-    devices: c.devices.map(({ line: _, vendor, product, ...rest }) => ({ vendor: vendor.source, product: product.source, ...rest })),
-    checkers: c.checkers.map(({ line: _, ...rest }) => rest),
-    paths: c.paths.map(({ line: _, ...rest }) => rest),
+    defaults: (({ lines: _, ...rest }) => rest)(c.defaults),
+    devices: c.devices.map(({ line: _, lines: __, vendor, product, ...rest }) => ({ vendor: vendor.source, product: product.source, ...rest })),
+    checkers: c.checkers.map(({ line: _, lines: __, ...rest }) => rest),
+    paths: c.paths.map(({ line: _, lines: __, ...rest }) => rest),
   };
 }
 
@@ -33,7 +33,7 @@ describe('config/demo.conf', () => {
     const text = await readFile(DEMO, 'utf8');
     const c = await loadConfig(DEMO);
     expect(c.file).toBe(DEMO);
-    expect(c.defaults).toEqual({ pollingInterval: 1, maxPollingInterval: 4, checkerTimeout: 2, pathChecker: 'tur', verbosity: 2 });
+    expect(c.defaults).toMatchObject({ pollingInterval: 1, maxPollingInterval: 4, checkerTimeout: 2, pathChecker: 'tur', verbosity: 2 });
     expect('checkerDir' in c.defaults).toBe(false);
     expect('workers' in c.defaults).toBe(false);
     expect(c.checkers).toEqual([]);
@@ -67,7 +67,7 @@ describe('config/example.json', () => {
     const text = await readFile(EXAMPLE, 'utf8');
     const c = await loadConfig(EXAMPLE);
     expect(c.file).toBe(EXAMPLE);
-    expect(c.defaults).toEqual({ pollingInterval: 1, maxPollingInterval: 4, checkerTimeout: 2, pathChecker: 'tur', verbosity: 2 });
+    expect(c.defaults).toMatchObject({ pollingInterval: 1, maxPollingInterval: 4, checkerTimeout: 2, pathChecker: 'tur', verbosity: 2 });
     expect(c.devices.map((d) => [d.vendor.source, d.product.source, d.pathChecker])).toEqual([['ACME', '.*', 'none']]);
     expect(c.devices[0]!.line).toBe(lineOf(text, '"devices"') + 1);
     expect(c.checkers).toEqual([]);
@@ -102,7 +102,7 @@ describe('defaults', () => {
     ['an empty JSON defaults object', '{"defaults": {}, "devices": [], "checkers": [], "paths": []}'],
   ])('apply to %s', (_, text) => {
     const c = parseConfig(text, 'x.conf');
-    expect(c).toEqual({ file: resolve('x.conf'), defaults: all, devices: [], checkers: [], paths: [] });
+    expect(c).toMatchObject({ file: resolve('x.conf'), defaults: all, devices: [], checkers: [], paths: [] });
   });
 
   it('max_polling_interval defaults to 4 x polling_interval', () => {
@@ -123,7 +123,7 @@ describe('defaults', () => {
     }`;
     const c = parseConfig(text, '/etc/pathcheck/pathcheck.conf');
     expect(c.file).toBe('/etc/pathcheck/pathcheck.conf');
-    expect(c.defaults).toEqual({
+    expect(c.defaults).toMatchObject({
       pollingInterval: 10,
       maxPollingInterval: 60,
       checkerTimeout: 3,
@@ -184,12 +184,12 @@ paths {
 
   it('are read from multipath.conf, pin paths resolved against the config directory', () => {
     const c = parseConfig(conf, '/etc/pc/pathcheck.conf');
-    expect(c.checkers).toEqual([
+    expect(c.checkers).toMatchObject([
       { name: 'tur', path: '/etc/pc/vendor/tur-v2.wasm', sha256: 'ab'.repeat(32), line: 2 },
       { name: 'my-ck_1', path: '/opt/ck.wasm', line: 7 },
     ]);
-    expect(c.devices).toEqual([{ vendor: /^NETAPP$/, product: /LUN.*/, pathChecker: 'tur', line: 13 }]);
-    expect(c.paths).toEqual([
+    expect(c.devices).toMatchObject([{ vendor: /^NETAPP$/, product: /LUN.*/, pathChecker: 'tur', line: 13 }]);
+    expect(c.paths).toMatchObject([
       { device: 'sim:ok?id=a', checker: 'none', vendor: 'NETAPP', product: 'LUN C-Mode', line: 20 },
       { device: 'sim:down', line: 26 },
     ]);
@@ -234,28 +234,33 @@ describe('multipath.conf syntax', () => {
       '    }',
       '}',
     ].join('\n');
-    expect(() => parseConfig(text, '/c/x.conf')).toThrow(
-      "/c/x.conf:11: unexpected 'path_checker' after the value of 'product' (one value per line; quote a value that has spaces)",
-    );
-    const c = parseConfig(text.replace('"x"   path_checker', '"x"\npath_checker'), '/c/x.conf');
+    const c = parseConfig(text, '/c/x.conf');
     expect(c.defaults.pollingInterval).toBe(3);
     expect(c.defaults.checkerDir).toBe('/c/dir with # and ! and { }');
-    expect(c.paths).toEqual([{ device: 'sim:ok?id="q"', line: 7 }]);
-    expect(c.devices).toEqual([{ vendor: new RegExp(''), product: /x/, pathChecker: 'tur', line: 9 }]);
+    expect(c.paths).toMatchObject([{ device: 'sim:ok?id="q"', line: 7 }]);
+    expect(c.devices).toMatchObject([{ vendor: new RegExp(''), product: /x/, pathChecker: 'tur', line: 9 }]);
   });
 
-  it('a section on one line', () => {
+  it('a section on one line, several keywords on a line: the same as one keyword per line', () => {
     expect(parseConfig('defaults { polling_interval 3 }', 'x.conf').defaults.pollingInterval).toBe(3);
-    // one keyword per line still: a second one on the line is taken for a second value
-    expect(() => parseConfig('devices { device { vendor X product Y } }', 'x.conf')).toThrow(
-      "x.conf:1: unexpected 'product' after the value of 'vendor'",
+    const oneLine = parseConfig(
+      'devices { device { vendor "X" product "Y" path_checker tur } }\npaths { path { device "sim:ok" checker tur } }',
+      'x.conf',
     );
+    const multiLine = parseConfig(
+      ['devices { device {', 'vendor "X"', 'product "Y"', 'path_checker tur', '} }', 'paths { path {', 'device "sim:ok"', 'checker tur', '} }'].join('\n'),
+      'x.conf',
+    );
+    expect(oneLine.devices.map(({ vendor, product, pathChecker }) => ({ vendor, product, pathChecker }))).toEqual([{ vendor: /X/, product: /Y/, pathChecker: 'tur' }]);
+    expect(multiLine.devices.map(({ vendor, product, pathChecker }) => ({ vendor, product, pathChecker }))).toEqual([{ vendor: /X/, product: /Y/, pathChecker: 'tur' }]);
+    expect(oneLine.paths.map(({ device, checker }) => ({ device, checker }))).toEqual([{ device: 'sim:ok', checker: 'tur' }]);
+    expect(multiLine.paths.map(({ device, checker }) => ({ device, checker }))).toEqual([{ device: 'sim:ok', checker: 'tur' }]);
   });
 
   it('accepts CRLF line ends, a byte-order mark, and a value followed by } on its line', () => {
     const c = parseConfig('\uFEFFdefaults {\r\n  polling_interval 2 }\r\npaths {\r\n  path { device sim:ok }\r\n}\r\n', 'x.conf');
     expect(c.defaults.pollingInterval).toBe(2);
-    expect(c.paths).toEqual([{ device: 'sim:ok', line: 4 }]);
+    expect(c.paths).toMatchObject([{ device: 'sim:ok', line: 4 }]);
   });
 
   it('a comment ends a word, outside quotes, as in libmultipath', () => {
@@ -330,6 +335,17 @@ describe('loadConfig', () => {
     await writeFile(file, 'checkers {\n checker {\n name tur\n path tur.wasm\n }\n}\n');
     const c = await loadConfig(file);
     expect(c.file).toBe(file);
-    expect(c.checkers).toEqual([{ name: 'tur', path: join(dir, 'tur.wasm'), line: 2 }]);
+    expect(c.checkers).toMatchObject([{ name: 'tur', path: join(dir, 'tur.wasm'), line: 2 }]);
+  });
+});
+
+// README.md shows configs in unlabelled fences that open with a section; each must parse as written.
+describe('README.md', () => {
+  it('every config block parses', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const fences = [...readme.matchAll(/^```(\S*)\n([\s\S]*?)^```$/gm)];
+    const blocks = fences.filter((m) => m[1] === '' && /^\s*(defaults|devices|checkers|paths)\s*\{/.test(m[2]!)).map((m) => m[2]!);
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const block of blocks) expect(() => parseConfig(block, join(ROOT, 'README.md'))).not.toThrow();
   });
 });

@@ -13,9 +13,10 @@ import {
 
 /**
  * multipath.conf syntax: `name {` opens a section (the brace on the name's line, as libmultipath
- * requires), `}` closes it, and inside one a line is `keyword value`. One value per line: a value with
- * spaces is quoted. Sections and keywords are case-sensitive. This reads the structure only; what the
- * keywords mean is checked for both syntaxes in daemon-config.ts.
+ * requires), `}` closes it, and inside one a line holds `keyword value` pairs: `device { vendor "X"
+ * product "Y" path_checker tur }` means the same as one pair per line. A keyword takes one value: a
+ * value with spaces is quoted. Sections and keywords are case-sensitive. This reads the structure
+ * only; what the keywords mean is checked for both syntaxes in daemon-config.ts.
  */
 export function parseConfText(text: string, file: string): RawConfig {
   const tokens = lexConf(text, file);
@@ -37,7 +38,7 @@ export function parseConfText(text: string, file: string): RawConfig {
     throw new ConfigError(file, name.line, `expected '{' after ${quote(name.text)} on the same line${found}`);
   };
 
-  /** The keyword lines of one section, up to and including its `}`. */
+  /** The keyword/value pairs of one section, up to and including its `}`. */
   const entry = (where: string, start: ConfToken): RawEntry => {
     const settings: RawSetting[] = [];
     for (;;) {
@@ -59,12 +60,15 @@ export function parseConfText(text: string, file: string): RawConfig {
       }
       i++;
       settings.push({ keyword: t.text, value: { syntax: 'conf', text: value.text }, line: t.line });
+      // Another keyword and its value may follow on the line; anything else there is more of this value.
       const extra = tokens[i];
-      if (extra !== undefined && extra.line === t.line && extra.kind !== '}') {
+      if (extra === undefined || extra.line !== t.line || extra.kind === '}') continue;
+      const after = tokens[i + 1];
+      if (extra.kind !== 'word' || after === undefined || after.line !== t.line || after.kind === '}') {
         throw new ConfigError(
           file,
           extra.line,
-          `unexpected ${describeToken(extra)} after the value of ${quote(t.text)} (one value per line; quote a value that has spaces)`,
+          `unexpected ${describeToken(extra)} after the value of ${quote(t.text)} (one value per keyword; quote a value that has spaces)`,
         );
       }
     }

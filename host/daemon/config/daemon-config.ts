@@ -32,6 +32,8 @@ export interface DefaultsConfig {
   checkerDir?: string;
   /** Worker threads; undefined: the daemon chooses. */
   workers?: number;
+  /** The line of each keyword set, for errors found later (a checker that cannot be loaded). */
+  lines: KeywordLines<typeof DEFAULTS_KEYWORDS>;
 }
 
 /** A devices{} entry: paths whose vendor and product match use `pathChecker`. */
@@ -40,6 +42,7 @@ export interface DeviceConfig {
   product: RegExp;
   pathChecker: string;
   line: number;
+  lines: KeywordLines<typeof DEVICE_KEYWORDS>;
 }
 
 /** A checkers{} entry: the module a checker name is loaded from. */
@@ -50,6 +53,7 @@ export interface CheckerPin {
   /** Lowercase hex digest the file must have. */
   sha256?: string;
   line: number;
+  lines: KeywordLines<typeof CHECKER_KEYWORDS>;
 }
 
 /** A paths{} entry: a device to check. */
@@ -62,13 +66,12 @@ export interface PathConfig {
   vendor?: string;
   product?: string;
   line: number;
+  lines: KeywordLines<typeof PATH_KEYWORDS>;
 }
 
 /** multipathd's defaults; max_polling_interval defaults to MAX_POLLING_FACTOR x polling_interval. */
 export const CONFIG_DEFAULTS = { pollingInterval: 5, checkerTimeout: 30, pathChecker: 'tur', verbosity: 2 } as const;
 export const MAX_POLLING_FACTOR = 4;
-
-/** What a checker may be called: it is also a file name (`<name>.wasm`). */
 
 /** The value a keyword takes. `read` answers the value or Invalid; conversion is per syntax, meaning is shared. */
 interface ValueType<T> {
@@ -146,6 +149,12 @@ interface Setting<T> {
 type Settings<S extends Schema, R extends keyof S> = { readonly [K in keyof S]?: Setting<ValueOf<S[K]>> } & {
   readonly [K in R]-?: Setting<ValueOf<S[K]>>;
 };
+/** The 1-based line of each keyword an entry sets. */
+export type KeywordLines<S extends Schema> = { readonly [K in keyof S]?: number };
+
+function linesOf<S extends Schema>(settings: Settings<S, never>): KeywordLines<S> {
+  return Object.fromEntries(Object.entries(settings).map(([k, s]) => [k, (s as Setting<unknown>).line])) as KeywordLines<S>;
+}
 
 /** The keywords of each section, in the order messages list them. */
 const DEFAULTS_KEYWORDS = {
@@ -231,11 +240,12 @@ export function buildConfig(raw: RawConfig, file: string): DaemonConfig {
     verbosity: d.verbosity?.value ?? CONFIG_DEFAULTS.verbosity,
     ...(d.checker_dir !== undefined && { checkerDir: resolve(dir, d.checker_dir.value) }),
     ...(d.workers !== undefined && { workers: d.workers.value }),
+    lines: linesOf(d),
   };
 
   const devices = raw.devices.map((e): DeviceConfig => {
     const s = readEntry(e, DEVICE_KEYWORDS, ['vendor', 'product', 'path_checker'], file);
-    return { vendor: s.vendor.value, product: s.product.value, pathChecker: s.path_checker.value, line: e.line };
+    return { vendor: s.vendor.value, product: s.product.value, pathChecker: s.path_checker.value, line: e.line, lines: linesOf(s) };
   });
 
   const names = new Map<string, number>();
@@ -247,6 +257,7 @@ export function buildConfig(raw: RawConfig, file: string): DaemonConfig {
       path: resolve(dir, s.path.value),
       ...(s.sha256 !== undefined && { sha256: s.sha256.value }),
       line: e.line,
+      lines: linesOf(s),
     };
   });
 
@@ -260,6 +271,7 @@ export function buildConfig(raw: RawConfig, file: string): DaemonConfig {
       ...(s.vendor !== undefined && { vendor: s.vendor.value }),
       ...(s.product !== undefined && { product: s.product.value }),
       line: e.line,
+      lines: linesOf(s),
     };
   });
 
