@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Logger } from '../daemon/logger.js';
+import { Logger, stderrLogSink } from '../daemon/logger.js';
 import { runDaemon } from '../control/run-daemon.js';
 import { defaultSocketPath } from '../daemon/socket-path.js';
 import { CHECKERS_DIR } from './package-paths.js';
@@ -15,10 +15,13 @@ the pathcheck client on a Unix control socket (mode 0600).
   --socket PATH    control socket (default ${defaultSocketPath()}; $PATHCHECK_SOCKET overrides)
   --foreground     log readable lines even when stderr is not a terminal (default there: NDJSON)
   -v               more verbose; repeat for more (adds to the config's verbosity)
-  --duration S     stop by itself after S seconds
+  --duration S     stop by itself after S seconds (1..2147483)
 
 SIGTERM/SIGINT: graceful stop (bounded even with hung checks). SIGHUP: re-read the config.
 Exit status: 0 after a clean stop, 2 for bad usage or a bad config (FILE:LINE: what is wrong).`;
+
+/** setTimeout holds at most 2^31-1 ms; past that Node fires the timer at once (TimeoutOverflowWarning). */
+const MAX_DURATION_S = Math.floor((2 ** 31 - 1) / 1000);
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseOptions('pathcheckd', argv, {
@@ -35,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`pathcheckd: unexpected argument '${positionals[0]}'`);
   const duration = values.duration === undefined ? undefined : positiveInt('pathcheckd', '--duration', values.duration);
+  if (duration !== undefined && duration > MAX_DURATION_S) throw new UsageError(`pathcheckd: --duration must be at most ${MAX_DURATION_S} seconds, got '${values.duration}'`);
   const log = new Logger(2, !(values.foreground || process.stderr.isTTY));
   // Signal handlers before the socket exists: a SIGTERM during start-up stops cleanly once started.
   let running: Awaited<ReturnType<typeof runDaemon>> | null = null;
@@ -53,11 +57,19 @@ async function main(argv: string[]): Promise<number> {
     defaultCheckerDir: CHECKERS_DIR,
     extraVerbosity: values.v?.length ?? 0,
   });
+  // Whatever ends the process (an uncaught exception included), the socket file goes with it.
+  const server = running.server;
+  process.once('exit', () => server.unlinkSocket());
   if (stopRequested) void running.stop();
   if (duration !== undefined) setTimeout(stop, duration * 1000).unref();
   await running.stopped;
   return 0;
 }
+
+// Nothing but --help writes stdout; a reader that closed it (`| head -1`) is no reason to crash.
+process.stdout.on('error', () => {});
+// Now, not at the first Logger: a usage error printed to a closed stderr must not crash either.
+stderrLogSink();
 
 try {
   process.exitCode = await main(process.argv.slice(2));

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { missingSocketDir, socketPathProblem } from '../daemon/socket-path.js';
 import { LineReader, encodeRequest, ignore, parseServerLine } from './protocol.js';
 
 /** The server refused a request: the message is the server's error text, exactly. */
@@ -61,6 +62,16 @@ export class ControlClient {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(new ControlConnectError(`connecting to ${path} aborted`, 'ABORT_ERR'));
+        return;
+      }
+      const problem = socketPathProblem(path);
+      if (problem !== null) {
+        reject(new ControlConnectError(problem, 'EINVAL'));
+        return;
+      }
+      const dir = missingSocketDir(path);
+      if (dir !== null) {
+        reject(new ControlConnectError(`cannot connect to ${path}: directory ${dir} does not exist`, 'ENOENT'));
         return;
       }
       const socket = net.createConnection(path);
@@ -352,7 +363,8 @@ class WatchSession implements WatchHandle {
 
   private afterLoss(error: Error, wasConnected: boolean): void {
     if (this.state === 'stopped') return;
-    if (!this.reconnect) {
+    // A path that can never be a socket (empty, too long) is not worth retrying.
+    if (!this.reconnect || (error instanceof ControlConnectError && error.code === 'EINVAL')) {
       this.state = 'stopped';
       if (wasConnected) this.resolveDone('disconnected');
       else this.rejectDone(error);

@@ -10,6 +10,7 @@ import {
   type ControlPeer,
   type QueueLimits,
 } from './client-connection.js';
+import { missingSocketDir, socketPathProblem } from '../daemon/socket-path.js';
 import { CommandError, DEFAULT_MAX_LINE, encodeError, encodeEvent, encodeResult, errorText, ignore, oneLine, type ControlRequest } from './protocol.js';
 
 export { CommandError } from './protocol.js';
@@ -107,6 +108,12 @@ export class ControlServer {
     if (!Number.isInteger(this.maxPending) || this.maxPending < 1) throw new RangeError(`maxPending must be a positive integer, not ${this.maxPending}`);
   }
 
+  /** Why listen() at `path` would fail before any socket call (empty, too long, no directory), or null. */
+  static pathProblem(path: string): string | null {
+    const dir = missingSocketDir(path);
+    return socketPathProblem(path) ?? (dir === null ? null : `cannot create control socket ${path}: directory ${dir} does not exist`);
+  }
+
   /**
    * Create the socket (mode 0600) and start accepting. Refuses if a live server answers at the
    * path or if the path is not a socket; a stale socket file is removed first.
@@ -127,6 +134,8 @@ export class ControlServer {
   }
 
   private async start(): Promise<void> {
+    const problem = ControlServer.pathProblem(this.path);
+    if (problem !== null) throw new Error(problem);
     const existing = lstatOrNull(this.path);
     if (existing) {
       if (!existing.isSocket()) throw new Error(`${this.path} exists and is not a socket; not replacing it`);
@@ -218,7 +227,7 @@ export class ControlServer {
       server.off('connection', this.onConnection);
       server.off('error', this.onServerError);
     }
-    this.removeSocketFile();
+    this.unlinkSocket();
   }
 
   private readonly onConnection = (socket: net.Socket): void => {
@@ -293,7 +302,11 @@ export class ControlServer {
     else if (reason.kind === 'socket-error') this.log('debug', `client ${client.id} dropped: ${reason.text}`);
   };
 
-  private removeSocketFile(): void {
+  /**
+   * Remove the socket file if it is still the one listen() created. Synchronous, so a process
+   * 'exit' handler can call it: a daemon that dies leaves no socket behind.
+   */
+  unlinkSocket(): void {
     if (!this.inode) return;
     const st = lstatOrNull(this.path);
     if (st && st.dev === this.inode.dev && st.ino === this.inode.ino) unlinkIfExists(this.path);

@@ -1,7 +1,7 @@
 /**
  * The control socket's wire protocol: newline-delimited JSON, one message per line.
  *
- *   request   {"id": <number|string, optional>, "command": "show paths", ...named args}
+ *   request   {"id": <safe integer|string, optional>, "command": "show paths", ...named args}
  *   response  {"id": <same, or null>, "ok": true, "result": <any>}
  *             {"id": <same, or null>, "ok": false, "error": "<one line>"}
  *   event     {"event": <object>}            (only to clients that sent `watch`)
@@ -11,7 +11,7 @@
 
 import { escapeControls } from '../daemon/logger.js';
 
-/** A request id as the client sent it; `null` when it sent none (or one we could not read). */
+/** A request id as the client sent it (a string or a safe integer); `null` when it sent none or a bad one. */
 export type RequestId = number | string | null;
 
 export interface ControlRequest {
@@ -56,6 +56,12 @@ export function oneLine(text: string, max = MAX_DETAIL): string {
   return clean.length > max ? `${clean.slice(0, max - 3)}...` : clean;
 }
 
+/**
+ * JSON.parse rounds a number id the double cannot hold (2^64 becomes 18446744073709552000, 1e400
+ * Infinity, which encodes as null): echoed, it would match no request, so only ids echoed exactly pass.
+ */
+const ID_RULE = "request 'id' must be a string or a safe integer";
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -85,8 +91,9 @@ export function parseRequestLine(line: Uint8Array | string): ParsedLine | null {
   if (!isPlainObject(value)) return { ok: false, id: null, error: 'request must be a JSON object' };
   const { id: rawId, command: rawCommand, ...args } = value;
   let id: RequestId = null;
-  if (typeof rawId === 'number' || typeof rawId === 'string') id = rawId;
-  else if (rawId !== undefined && rawId !== null) return { ok: false, id: null, error: "request 'id' must be a number or a string" };
+  if (typeof rawId === 'string' || Number.isSafeInteger(rawId)) id = rawId as string | number;
+  else if (typeof rawId === 'number') return { ok: false, id: null, error: `${ID_RULE} (at most 2^53-1 in magnitude); got a number read as ${rawId}` };
+  else if (rawId !== undefined && rawId !== null) return { ok: false, id: null, error: ID_RULE };
   const command = typeof rawCommand === 'string' ? rawCommand.trim().split(/\s+/).join(' ') : '';
   if (command === '') return { ok: false, id, error: "request has no 'command' string" };
   return { ok: true, request: { id, command, args } };

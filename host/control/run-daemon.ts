@@ -26,6 +26,9 @@ export interface RunningDaemon {
 
 /** Load the config, start the daemon and its control socket. A bad config throws ConfigError. */
 export async function runDaemon(opts: RunDaemonOptions): Promise<RunningDaemon> {
+  // A socket path that cannot work is reported before the config is even read.
+  const socketProblem = ControlServer.pathProblem(opts.socketPath);
+  if (socketProblem !== null) throw new Error(socketProblem);
   const config = await loadConfig(opts.configFile);
   opts.log.verbosity = config.defaults.verbosity + (opts.extraVerbosity ?? 0);
   const daemon = new Daemon({ config, log: opts.log, defaultCheckerDir: opts.defaultCheckerDir });

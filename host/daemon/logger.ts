@@ -18,11 +18,33 @@ export function escapeControls(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/**
+ * Lines to `stream`, until the stream fails. A reader that goes away (`pathcheckd 2>&1 | head -1`:
+ * EPIPE) must not take the daemon down with it, and a destroyed stream takes no more writes.
+ */
+export function streamSink(stream: NodeJS.WritableStream): LogSinkFn {
+  let failed = false;
+  stream.on('error', () => {
+    failed = true;
+  });
+  return (line) => {
+    if (!failed) stream.write(`${line}\n`);
+  };
+}
+
+let stderrSink: LogSinkFn | null = null;
+
+/** The one sink on process.stderr, shared: one 'error' listener however many loggers there are. */
+export function stderrLogSink(): LogSinkFn {
+  stderrSink ??= streamSink(process.stderr);
+  return stderrSink;
+}
+
 export class Logger {
   constructor(
     public verbosity: number,
     private readonly json: boolean,
-    private readonly sink: LogSinkFn = (l) => process.stderr.write(`${l}\n`),
+    private readonly sink: LogSinkFn = stderrLogSink(),
   ) {}
 
   log(level: LogLevelName, msg: string, fields: Record<string, unknown> = {}): void {

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ControlClient, ControlRequestError } from '../../host/control/control-client.js';
+import { ControlClient, ControlRequestError, watch } from '../../host/control/control-client.js';
 import { CommandError, ControlServer, type ControlHandler, type ControlLogLevel } from '../../host/control/control-server.js';
 
 let dir = '';
@@ -371,5 +371,35 @@ describe('control server: watch, publish, close', () => {
       droppedClients: { 'server-closing': 2, 'queue-full': 0 },
     });
     await expect(server.listen()).rejects.toThrow(/listen\(\) needs a new server/);
+  });
+});
+
+describe('socket paths that cannot work are refused before any socket call (issue 11 row 10)', () => {
+  /** 120 bytes: `dir`, a slash, x's. */
+  const long = (): string => join(dir, 'x'.repeat(119 - Buffer.byteLength(dir)));
+  const noop: ControlHandler = () => null;
+
+  it('listen(): empty, missing directory, over 107 bytes: one-line errors, no file created', async () => {
+    const missing = join(dir, 'nosuch', 's.sock');
+    const cases: [string, string][] = [
+      ['', 'control socket path is empty'],
+      [missing, `cannot create control socket ${missing}: directory ${join(dir, 'nosuch')} does not exist`],
+      [long(), `control socket path is 120 bytes, over the 107-byte Unix socket limit: ${long()}`],
+    ];
+    for (const [path, message] of cases) {
+      const server = new ControlServer({ path, handler: noop });
+      await expect(server.listen()).rejects.toThrow(new Error(message));
+      await server.close();
+    }
+    expect(existsSync(long().slice(0, 107))).toBe(false);
+  });
+
+  it('connect() and watch(), even with reconnect, fail at once on a path that can never be a socket', async () => {
+    await expect(ControlClient.connect('')).rejects.toThrow('control socket path is empty');
+    await expect(ControlClient.connect(join(dir, 'nosuch', 's.sock'))).rejects.toThrow(`cannot connect to ${join(dir, 'nosuch', 's.sock')}: directory ${join(dir, 'nosuch')} does not exist`);
+    const w = watch(long(), () => {}, { reconnect: true, backoffMs: [10, 10] });
+    open.push({ close: () => w.stop() });
+    await expect(w.done).rejects.toThrow(`control socket path is 120 bytes, over the 107-byte Unix socket limit: ${long()}`);
+    expect(w.attempts).toBe(1);
   });
 });

@@ -30,7 +30,7 @@ describe('control protocol: request lines', () => {
     expect(parseRequestLine('{"id": 3}')).toEqual({ ok: false, id: 3, error: "request has no 'command' string" });
     expect(parseRequestLine('{"id": 3, "command": 5}')).toEqual({ ok: false, id: 3, error: "request has no 'command' string" });
     expect(parseRequestLine('{"id": 3, "command": "   "}')).toEqual({ ok: false, id: 3, error: "request has no 'command' string" });
-    expect(parseRequestLine('{"id": {}, "command": "x"}')).toEqual({ ok: false, id: null, error: "request 'id' must be a number or a string" });
+    expect(parseRequestLine('{"id": {}, "command": "x"}')).toEqual({ ok: false, id: null, error: "request 'id' must be a string or a safe integer" });
   });
 
   it('binary garbage and invalid UTF-8 are malformed JSON, in one printable line', () => {
@@ -100,5 +100,34 @@ describe('control protocol: LineReader', () => {
     r.feed(Buffer.from('tail\nnext\n'));
     expect(out.slice(-2)).toEqual(['<overlong>', 'next']);
     expect(out.filter((l) => l === '<overlong>')).toHaveLength(2);
+  });
+});
+
+describe('control protocol: request ids are echoed exactly or refused', () => {
+  // JSON.parse turns these into Infinity, 2^64 rounded and a rounded float: echoing them would
+  // hand the client an id it never sent. A string, or an integer a double holds exactly, is echoed.
+  const refused = ['1e400', '-1e400', '18446744073709551616', '123456789012345678901234567890', '9007199254740992', '1.5'];
+
+  it.each(refused)('refuses the id %s with a null id and an error naming what it was read as', (text) => {
+    const got = parseRequestLine(`{"id": ${text}, "command": "show stats"}`);
+    expect(got).toEqual({
+      ok: false,
+      id: null,
+      error: `request 'id' must be a string or a safe integer (at most 2^53-1 in magnitude); got a number read as ${String(JSON.parse(text))}`,
+    });
+  });
+
+  it('echoes strings and safe integers exactly, the largest ones included', () => {
+    for (const id of [0, -1, 9007199254740991, -9007199254740991, '18446744073709551616', '1e400', '']) {
+      const got = parseRequestLine(JSON.stringify({ id, command: 'show stats' }));
+      expect(got).toEqual({ ok: true, request: { id, command: 'show stats', args: {} } });
+      expect(JSON.parse(encodeResult(id, 1))).toEqual({ id, ok: true, result: 1 });
+    }
+  });
+
+  it('other id types get the same rule in the error', () => {
+    for (const id of ['{}', 'true', '[1]']) {
+      expect(parseRequestLine(`{"id": ${id}, "command": "x"}`)).toEqual({ ok: false, id: null, error: "request 'id' must be a string or a safe integer" });
+    }
   });
 });

@@ -1,11 +1,15 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LineReader, encodeError, overlongLineError, parseRequestLine } from '../../host/control/protocol.js';
+import { MAX_SOCKET_PATH_BYTES, socketPathProblem } from '../../host/daemon/socket-path.js';
+import { ControlClient } from '../../host/control/control-client.js';
 import {
   DaemonProcess,
   GiveUp,
+  PATHCHECKD_BIN,
   confText,
   runPathcheck,
   runPathcheckd,
@@ -164,8 +168,8 @@ describe('raw bytes on the control socket', () => {
       ['{"id": 7}\n', { id: 7, ok: false, error: "request has no 'command' string" }],
       ['{"id": "x", "command": 42}\n', { id: 'x', ok: false, error: "request has no 'command' string" }],
       ['{"id": 8, "command": "   "}\n', { id: 8, ok: false, error: "request has no 'command' string" }],
-      ['{"id": {"a": 1}, "command": "show stats"}\n', { id: null, ok: false, error: "request 'id' must be a number or a string" }],
-      ['{"id": true, "command": "show stats"}\n', { id: null, ok: false, error: "request 'id' must be a number or a string" }],
+      ['{"id": {"a": 1}, "command": "show stats"}\n', { id: null, ok: false, error: "request 'id' must be a string or a safe integer" }],
+      ['{"id": true, "command": "show stats"}\n', { id: null, ok: false, error: "request 'id' must be a string or a safe integer" }],
       [Buffer.from([0xff, 0xfe, 0x7b, 0x7d, 0x0a]), { id: null, ok: false, error: 'malformed JSON: invalid UTF-8' }],
       ['{"id": 9, "command": "frobnicate now"}\n', { id: 9, ok: false, error: `unknown command 'frobnicate now' (commands: ${COMMANDS_LIST})` }],
       ['{"id": 10, "command": "show"}\n', { id: 10, ok: false, error: `unknown command 'show' (commands: ${COMMANDS_LIST})` }],
@@ -419,7 +423,7 @@ describe('bad configs: pathcheckd exits 2 with one line', () => {
     const lines = text.split('\n');
     const device = lines.indexOf('        device "sim:ok?id=b"') + 1;
     const esc = f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    await refused(f, new RegExp(`^pathcheckd: ${esc}:(${device - 1}|${device}|${device + 1}): checker 'nosuch': cannot read .*/nosuch\\.wasm$`));
+    await refused(f, new RegExp(`^pathcheckd: ${esc}:(${device - 1}|${device}|${device + 1}): checker 'nosuch': cannot read checker module .*/nosuch\\.wasm: no such file$`));
   });
 });
 
@@ -473,4 +477,150 @@ describe('the pathcheck client', () => {
     expect([ok.status, ok.stdout]).toEqual([0, '{"added":"sim:ok?id=b"}\n']);
     expect((await d.paths()).map((p) => p.device)).toEqual(['sim:ok?id=a', 'sim:ok?id=b']);
   }, 60_000);
+});
+
+describe('--duration: what a timer can hold, or exit 2 (issue 11 row 7)', () => {
+  it('refuses a duration past 2^31-1 ms with one line, before creating anything', async () => {
+    const dir = tempDir();
+    const conf = join(dir, 'pathcheck.conf');
+    writeFileSync(conf, confText({ paths: ['sim:ok?id=a'] }));
+    for (const value of ['2147484', '9999999', '99999999999999999999999']) {
+      const r = await runPathcheckd(['--config', conf, '--socket', join(dir, 'pc.sock'), '--foreground', '--duration', value]);
+      expect([value, r.status, r.stderr]).toEqual([value, 2, `pathcheckd: --duration must be at most 2147483 seconds, got '${value}'\n`]);
+    }
+    expect(readdirSync(dir)).toEqual(['pathcheck.conf']);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the largest duration is accepted and does not stop the daemon early', async () => {
+    const d = await DaemonProcess.start({ config: { paths: ['sim:ok?id=a'] }, args: ['--duration', '2147483'] });
+    await sleep(300);
+    expect(d.exit).toBeNull();
+    expect(d.logged('TimeoutOverflowWarning')).toEqual([]);
+    expect((await d.stop()).code).toBe(0);
+  }, 30_000);
+});
+
+describe('the daemon outlives its log pipe (issue 11 row 9)', () => {
+  it('like `2>&1 | head -1`: keeps answering and checking once the reader is gone; a stop removes its socket', async () => {
+    const dir = tempDir();
+    const conf = join(dir, 'pathcheck.conf');
+    const sock = join(dir, 'pc.sock');
+    writeFileSync(conf, confText({ pollingInterval: 1, maxPollingInterval: 1, paths: ['sim:ok?id=a'] }));
+    const child = spawn(process.execPath, [PATHCHECKD_BIN, '--config', conf, '--socket', sock, '--foreground', '-v'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      await new Promise<void>((resolve) => child.stderr!.once('data', () => resolve()));
+      child.stderr!.destroy();
+      child.stdout!.destroy();
+      const ask = async (): Promise<{ checks: number }> => {
+        const c = await ControlClient.connect(sock, { timeoutMs: 1000 });
+        try {
+          return (await c.request('show stats', {}, { timeoutMs: 2000 })) as { checks: number };
+        } finally {
+          await c.close();
+        }
+      };
+      const alive = (): void => {
+        if (child.exitCode !== null) throw new GiveUp(`pathcheckd exited ${child.exitCode} once its log pipe closed`);
+      };
+      const first = await waitUntil('the socket to answer', () => (alive(), ask().catch(() => null)), 20_000, 50);
+      // Make it log into the closed pipe: a bad config on SIGHUP logs an error (EPIPE on write).
+      writeFileSync(conf, 'defaults {\n');
+      child.kill('SIGHUP');
+      await sleep(300);
+      child.kill('SIGHUP');
+      await waitUntil('checks to go on', async () => (alive(), (await ask()).checks > first.checks + 1), 15_000, 200);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(existsSync(sock)).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('control socket paths are checked up front (issue 11 row 10)', () => {
+  let dir: string;
+  let conf: string;
+  beforeAll(() => {
+    dir = tempDir();
+    conf = join(dir, 'pathcheck.conf');
+    writeFileSync(conf, confText({ paths: ['sim:ok?id=a'] }));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A path of exactly `bytes` bytes inside `dir`, its name made of a two-byte character and x's. */
+  const pathOf = (bytes: number): string => {
+    const head = join(dir, 'é');
+    return head + 'x'.repeat(bytes - Buffer.byteLength(head));
+  };
+
+  it('the limit is counted in bytes of the path as given', () => {
+    expect(MAX_SOCKET_PATH_BYTES).toBe(107);
+    expect(socketPathProblem(pathOf(107))).toBeNull();
+    expect(socketPathProblem(pathOf(108))).toBe(`control socket path is 108 bytes, over the 107-byte Unix socket limit: ${pathOf(108)}`);
+  });
+
+  it('pathcheckd: empty, in a missing directory, too long: exit 2, one line, nothing created', async () => {
+    const missing = join(dir, 'nosuch', 'pc.sock');
+    const cases: [string, string][] = [
+      ['', 'pathcheckd: control socket path is empty'],
+      [missing, `pathcheckd: cannot create control socket ${missing}: directory ${join(dir, 'nosuch')} does not exist`],
+      [pathOf(108), `pathcheckd: control socket path is 108 bytes, over the 107-byte Unix socket limit: ${pathOf(108)}`],
+      [pathOf(125), `pathcheckd: control socket path is 125 bytes, over the 107-byte Unix socket limit: ${pathOf(125)}`],
+    ];
+    for (const [sock, line] of cases) {
+      const r = await runPathcheckd(['--config', conf, '--socket', sock, '--foreground']);
+      expect([sock, r.status, r.stderr]).toEqual([sock, 2, `${line}\n`]);
+    }
+    // Reported before the config is read.
+    const r = await runPathcheckd(['--config', join(dir, 'nosuch.conf'), '--socket', '', '--foreground']);
+    expect([r.status, r.stderr]).toEqual([2, 'pathcheckd: control socket path is empty\n']);
+    // No socket, not even at the path the kernel would have truncated a long one to.
+    expect(readdirSync(dir)).toEqual(['pathcheck.conf']);
+  });
+
+  it('pathcheck --socket: the same one-line errors, nothing created', async () => {
+    const missing = join(dir, 'nosuch', 'pc.sock');
+    // A path that can never work is bad usage (2); a missing directory may yet appear, like a daemon (1).
+    const cases: [string, string, number][] = [
+      ['', 'pathcheck: control socket path is empty', 2],
+      [missing, `pathcheck: cannot connect to ${missing}: directory ${join(dir, 'nosuch')} does not exist`, 1],
+      [pathOf(110), `pathcheck: control socket path is 110 bytes, over the 107-byte Unix socket limit: ${pathOf(110)}`, 2],
+    ];
+    for (const [sock, line, status] of cases) {
+      for (const verb of [['show', 'stats'], ['watch']]) {
+        const r = await runPathcheck(['--socket', sock, ...verb]);
+        expect([sock, verb, r.stderr, r.status]).toEqual([sock, verb, `${line}\n`, status]);
+      }
+    }
+    expect(readdirSync(dir)).toEqual(['pathcheck.conf']);
+  });
+});
+
+describe('request ids the daemon cannot echo exactly are refused (issue 11 row 14)', () => {
+  let d: DaemonProcess;
+  beforeAll(async () => {
+    d = await DaemonProcess.start({ config: { paths: ['sim:ok?id=a'] } });
+  });
+  afterAll(async () => {
+    await stopAllDaemons();
+  });
+
+  it('1e400, 2^64 and a 30-digit number get an error naming them and a null id; strings and 2^53-1 are echoed', async () => {
+    const c = await RawConnection.open(d.socket);
+    const rule = "request 'id' must be a string or a safe integer (at most 2^53-1 in magnitude); got a number read as";
+    expect(await c.ask('{"id": 1e400, "command": "show stats"}\n')).toEqual({ id: null, ok: false, error: `${rule} Infinity` });
+    expect(await c.ask('{"id": 18446744073709551616, "command": "show stats"}\n')).toEqual({ id: null, ok: false, error: `${rule} 18446744073709552000` });
+    expect(await c.ask('{"id": 123456789012345678901234567890, "command": "show stats"}\n')).toEqual({
+      id: null,
+      ok: false,
+      error: `${rule} 1.2345678901234568e+29`,
+    });
+    expect(await c.ask('{"id": 9007199254740991, "command": "show stats"}\n')).toMatchObject({ id: 9007199254740991, ok: true });
+    expect(await c.ask('{"id": "18446744073709551616", "command": "show stats"}\n')).toMatchObject({ id: '18446744073709551616', ok: true });
+    c.destroy();
+  });
 });

@@ -1,4 +1,4 @@
-import { ControlClient, ControlRequestError, watch } from '../../control/control-client.js';
+import { ControlClient, ControlConnectError, ControlRequestError, watch } from '../../control/control-client.js';
 import { defaultSocketPath } from '../../daemon/socket-path.js';
 import { parseOptions } from '../parse-options.js';
 import { formatTable } from '../table.js';
@@ -69,11 +69,17 @@ function request(words: string[], checker: string | undefined): Parsed {
   }
 }
 
+/** A socket path that can never work (empty, too long) is bad usage (exit 2), not a daemon that is away (exit 1). */
+function connectFailure(e: unknown): Error {
+  if (e instanceof ControlConnectError && e.code === 'EINVAL') return new UsageError(e.message);
+  return new UnreachableError((e as Error).message);
+}
+
 async function connect(socket: string): Promise<ControlClient> {
   try {
     return await ControlClient.connect(socket, { timeoutMs: 5000 });
   } catch (e) {
-    throw new UnreachableError((e as Error).message);
+    throw connectFailure(e);
   }
 }
 
@@ -120,7 +126,7 @@ async function watchCommand(socket: string, reconnect: boolean, json: boolean, o
     await handle.done;
     return 0;
   } catch (e) {
-    throw new UnreachableError((e as Error).message);
+    throw connectFailure(e);
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
