@@ -257,6 +257,21 @@ afterAll(async () => {
 
 // ================================================================ daemon 1: 2 workers
 
+
+/** What the quarantine phases record as they run, asserted by their tests afterwards. */
+function quarantineObservations() {
+  return {
+    added: [] as Outcome<unknown>[],
+    pathsSeen: [] as PathRow[],
+    checkersSeen: [] as CheckerRow[],
+    live: undefined as Responsiveness | undefined,
+    dels: [] as Outcome<unknown>[],
+    rows: new Map<string, string[]>(),
+    fds: undefined as Awaited<ReturnType<Rig['fdsBack']>> | undefined,
+    t0: 0,
+  };
+}
+
 describe('pathcheckd with 2 workers next to hostile plugins', () => {
   let rig: Rig;
   const CFG_TRAP_FREE: PathEntry = { device: 'sim:ok?id=cfg-trap-free', checker: 'trap-free-cfg' };
@@ -528,18 +543,11 @@ describe('pathcheckd with 2 workers next to hostile plugins', () => {
   describe('loops in pc_check on 3 paths (2 workers)', () => {
     const SPECS = [0, 1, 2].map((i) => simOk(`loop-check-${i}`));
     const obs = {
-      added: [] as Outcome<unknown>[],
+      ...quarantineObservations(),
       quarantine: undefined as Outcome<DaemonEvent> | undefined,
       quarantinedAt: Infinity,
-      pathsSeen: [] as PathRow[],
-      checkersSeen: [] as CheckerRow[],
       reload: undefined as Outcome<unknown> | undefined,
       reloadUp: undefined as Outcome<unknown> | undefined,
-      live: undefined as Responsiveness | undefined,
-      dels: [] as Outcome<unknown>[],
-      rows: new Map<string, string[]>(),
-      fds: undefined as Awaited<ReturnType<Rig['fdsBack']>> | undefined,
-      t0: 0,
     };
 
     beforeAll(async () => {
@@ -749,17 +757,10 @@ describe('pathcheckd with 8 workers next to plugins that spin in every export', 
     const CLASSES = ['busy-check', 'wait32-check', ...SPINS.map((s) => `${s}-pending`)];
     const specs = (n: string) => [0, 1].map((i) => (n.endsWith('-pending') ? `sim:slow?latency=20&id=${n}-${i}` : simOk(`${n}-${i}`)));
     const obs = {
-      added: [] as Outcome<unknown>[],
+      ...quarantineObservations(),
       quarantined: undefined as Outcome<unknown> | undefined,
       lastQuarantineAt: Infinity,
       firstQuarantineAt: Infinity,
-      pathsSeen: [] as PathRow[],
-      checkersSeen: [] as CheckerRow[],
-      live: undefined as Responsiveness | undefined,
-      dels: [] as Outcome<unknown>[],
-      rows: new Map<string, string[]>(),
-      fds: undefined as Awaited<ReturnType<Rig['fdsBack']>> | undefined,
-      t0: 0,
     };
 
     beforeAll(async () => {
