@@ -432,6 +432,24 @@ describe('the pathcheck client', () => {
     await stopAllDaemons();
   });
 
+  it('a daemon that accepts and never answers: the client gives up at its reply timeout, exit 1, one line (issue 11 row 5)', async () => {
+    const sock = join(tempDir(), 'mute.sock');
+    const mute = net.createServer((c) => c.on('data', () => {}));
+    await new Promise<void>((r) => mute.listen(sock, r));
+    try {
+      const t = performance.now();
+      const r = await runPathcheck(['--socket', sock, 'show', 'stats', '--timeout', '300']);
+      expect([r.status, r.stderr]).toEqual([1, "pathcheck: no answer to 'show stats' within 300 ms\n"]);
+      // The default for show: multipathd's uxsock_timeout, 4 s (before: it waited for good).
+      const d = await runPathcheck(['--socket', sock, 'show', 'paths']);
+      expect([d.status, d.stderr]).toEqual([1, "pathcheck: no answer to 'show paths' within 4000 ms\n"]);
+      expect(performance.now() - t).toBeLessThan(20_000);
+      expect((await runPathcheck(['--socket', sock, 'show', 'stats', '--timeout', '0'])).stderr).toMatch(/^pathcheck: .*--timeout/);
+    } finally {
+      await new Promise((r) => mute.close(r));
+    }
+  });
+
   it('show paths with no daemon: exit 1, one line', async () => {
     const dir = tempDir();
     const sock = join(dir, 'nobody.sock');

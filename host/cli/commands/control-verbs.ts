@@ -1,6 +1,6 @@
 import { ControlClient, ControlConnectError, ControlRequestError, watch } from '../../control/control-client.js';
 import { defaultSocketPath } from '../../daemon/socket-path.js';
-import { parseOptions } from '../parse-options.js';
+import { parseOptions, positiveInt } from '../parse-options.js';
 import { formatTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
 
@@ -22,7 +22,14 @@ Talk to a running pathcheckd over its control socket (default ${defaultSocketPat
   watch [--reconnect]              stream events; with --reconnect, survive daemon restarts
   shutdown                         stop the daemon
 
+  --timeout MS                     wait at most MS for the answer (default 4000 for show, 60000 for the rest)
+
 Exit status: 0 ok, 1 cannot reach the daemon, 2 bad usage or the daemon refused the command.`;
+
+/** How long the client waits for an answer: multipathd's uxsock_timeout default for `show`, which the
+ * daemon answers from its state at once; longer for a change, which may wait for pc_init calls. */
+const SHOW_TIMEOUT_MS = 4000;
+const CHANGE_TIMEOUT_MS = 60_000;
 
 /** A failure to reach the daemon: exit 1 (the command itself may be fine). */
 export class UnreachableError extends Error {
@@ -89,6 +96,7 @@ export async function controlCommand(argv: string[], out: Out): Promise<number> 
     json: { type: 'boolean', default: false },
     checker: { type: 'string' },
     reconnect: { type: 'boolean', default: false },
+    timeout: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   });
   if (values.help) {
@@ -96,6 +104,7 @@ export async function controlCommand(argv: string[], out: Out): Promise<number> 
     return 0;
   }
   const socket = values.socket ?? defaultSocketPath();
+  const timeoutMs = values.timeout === undefined ? undefined : positiveInt('pathcheck', '--timeout', values.timeout);
   if (positionals[0] === 'watch') {
     if (positionals.length !== 1) throw new UsageError('usage: pathcheck watch [--reconnect]');
     return watchCommand(socket, values.reconnect, values.json, out);
@@ -103,7 +112,9 @@ export async function controlCommand(argv: string[], out: Out): Promise<number> 
   const req = request(positionals, values.checker);
   const client = await connect(socket);
   try {
-    const result = await client.request(req.command, req.args).catch((e: Error) => {
+    // A daemon that accepts and never answers must not hold the admin's shell (multipathd's uxsock_timeout).
+    const limit = timeoutMs ?? (req.command.startsWith('show ') ? SHOW_TIMEOUT_MS : CHANGE_TIMEOUT_MS);
+    const result = await client.request(req.command, req.args, { timeoutMs: limit }).catch((e: Error) => {
       // The daemon refused the command: bad input, exit 2. Anything else (it went away): exit 1.
       throw e instanceof ControlRequestError ? new UsageError(`${req.command}: ${e.message}`) : new UnreachableError(e.message);
     });
