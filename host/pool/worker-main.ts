@@ -155,9 +155,9 @@ function classFor(id: number, kind: number): WorkerClass | null {
  * Only checks wait for the cap: a path's pc_init or pc_free and the metadata read are one-off calls,
  * and the pool preempts one that holds the last worker.
  */
-function admit(c: WorkerClass, capped: boolean): boolean {
+function admit(c: WorkerClass, cap: number, capped: boolean): boolean {
+  if (cap === 0) return true;
   const gate = c.desc.gate;
-  if (Atomics.load(gate, GateCell.CAP) === 0) return true;
   // Settle a count the main thread made for this worker's previous call first (see GateCell).
   uncount();
   // GATED first: a thread terminated between the two leaves the count one low (a cap let through once), never one high for good.
@@ -186,8 +186,9 @@ function execute(id: number): void {
   const c = classFor(id, kind);
   if (c === null) return finish(id, DoneKind.STALE, 0, 0);
   if (at <= performance.now()) return finish(id, DoneKind.EXPIRED, 0, 1);
-  if (Atomics.load(c.desc.gate, GateCell.CAP) === QUARANTINED_CAP) return finish(id, DoneKind.STALE, 0, 0);
-  if (!admit(c, kind === JobKind.CHECK || kind === JobKind.PENDING)) return finish(id, DoneKind.DEFERRED, 0, 0);
+  const cap = Atomics.load(c.desc.gate, GateCell.CAP);
+  if (cap === QUARANTINED_CAP) return finish(id, DoneKind.STALE, 0, 0);
+  if (!admit(c, cap, kind === JobKind.CHECK || kind === JobKind.PENDING)) return finish(id, DoneKind.DEFERRED, 0, 0);
   let instance: PluginInstance;
   try {
     instance = instanceOf(c);

@@ -225,7 +225,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
   addClass(desc: ClassDescriptor): void {
     const gate = new Int32Array(new SharedArrayBuffer(GATE_CELLS * 4));
     this.classes.set(desc.id, { ...desc, gate });
-    this.traffic.set(desc.id, { id: desc.id, dispatched: 0, held: [], suspectUntil: 0, cap: this.size, quarantined: false, gate });
+    this.traffic.set(desc.id, this.newTraffic(desc.id, gate));
     this.broadcast({ op: 'class', ...desc, gate });
   }
 
@@ -302,7 +302,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     const id = this.nextJob;
     this.nextJob = id === 0x7fffffff ? 1 : id + 1;
     const deadline = crossThreadNow() + timeoutMs;
-    const traffic = this.traffic.get(classId) ?? { id: classId, dispatched: 0, held: [], suspectUntil: 0, cap: this.size, quarantined: false, gate: new Int32Array(GATE_CELLS) };
+    // A class the pool does not know (dropped) gets a record of its own: the worker refuses the job as stale.
+    const traffic = this.traffic.get(classId) ?? this.newTraffic(classId, new Int32Array(GATE_CELLS));
     const e: InFlight = { listener, classId, traffic, kind, dispatched: false, held: false, slot, gen, deviceId, deadline, started: performance.now(), late: false, parked: false, serial: 0 };
     this.inFlight.set(id, e);
     this.enqueue(id, e, kind);
@@ -311,6 +312,10 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
   }
 
   /** Queue job `id` to make call `kind`, unless its class is suspect and already has its share out. */
+  private newTraffic(id: number, gate: Int32Array): ClassTraffic {
+    return { id, dispatched: 0, held: [], suspectUntil: 0, cap: this.size, quarantined: false, gate };
+  }
+
   private enqueue(id: number, e: InFlight, kind: number): void {
     e.kind = kind;
     if (e.traffic.quarantined) return this.end(id, { ms: 0, kind: 'stale' });
