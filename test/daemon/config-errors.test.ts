@@ -332,7 +332,7 @@ describe('loadConfig errors', () => {
 
   it('a directory', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pathcheck-config-'));
-    await expect(loadConfig(dir)).rejects.toMatchObject({ file: dir, line: 0, message: `${dir}: cannot read the config file: it is a directory` });
+    await expect(loadConfig(dir)).rejects.toMatchObject({ file: dir, line: 0, message: `${dir}: cannot read the config file: is a directory` });
   });
 
   it('a file that is not UTF-8 text', async () => {

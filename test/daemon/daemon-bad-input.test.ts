@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LineReader, encodeError, overlongLineError, parseRequestLine } from '../../host/control/protocol.js';
 import { MAX_SOCKET_PATH_BYTES, socketPathProblem } from '../../host/daemon/socket-path.js';
+import { MAX_CONFIG_BYTES } from '../../host/daemon/config/daemon-config.js';
 import { ControlClient } from '../../host/control/control-client.js';
 import {
   DaemonProcess,
@@ -360,7 +361,13 @@ describe('bad configs: pathcheckd exits 2 with one line', () => {
     await refused(missing, `pathcheckd: ${missing}: cannot read the config file: no such file`);
     const sub = join(dir, 'a-directory');
     mkdirSync(sub, { recursive: true });
-    await refused(sub, `pathcheckd: ${sub}: cannot read the config file: it is a directory`);
+    await refused(sub, `pathcheckd: ${sub}: cannot read the config file: is a directory`);
+  });
+
+  it('a config that never ends (/dev/zero) or is over the 8 MiB cap: refused naming the file and the cap', async () => {
+    await refused('/dev/zero', 'pathcheckd: /dev/zero: cannot read the config file: larger than the 8 MiB cap');
+    const big = file('big.conf', `# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
+    await refused(big, `pathcheckd: ${big}: cannot read the config file: larger than the 8 MiB cap`);
   });
 
   it('bad usage', async () => {

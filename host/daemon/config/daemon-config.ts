@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ConfigError, quote } from './config-error.js';
 import { parseConfText } from './conf-parser.js';
@@ -6,6 +5,7 @@ import { parseJsonText } from './json-config.js';
 import { describeJson } from './json-reader.js';
 import type { RawConfig, RawEntry, RawSetting, RawValue } from './raw-config.js';
 import { CHECKER_NAME } from '../../abi/checker-name.js';
+import { readCapped, readFailure } from '../../registry/read-capped.js';
 
 /** The daemon's configuration, from a multipath.conf subset or its JSON form. */
 export interface DaemonConfig {
@@ -289,11 +289,14 @@ export function parseConfig(text: string, file: string): DaemonConfig {
   return buildConfig(raw, file);
 }
 
+/** A config for 16k paths is about 1 MiB; past this cap it is a mistake (or /dev/zero), not a config. */
+export const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+
 /** Read and parse a config file. Throws ConfigError, also when the file cannot be read. */
 export async function loadConfig(file: string): Promise<DaemonConfig> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(file);
+    bytes = await readCapped(file, MAX_CONFIG_BYTES);
   } catch (e) {
     throw new ConfigError(file, 0, `cannot read the config file: ${readFailure(e)}`);
   }
@@ -304,18 +307,4 @@ export async function loadConfig(file: string): Promise<DaemonConfig> {
     throw new ConfigError(file, 0, 'cannot read the config file: it is not UTF-8 text');
   }
   return parseConfig(text, file);
-}
-
-function readFailure(e: unknown): string {
-  switch ((e as NodeJS.ErrnoException).code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'it is a directory';
-    default:
-      return (e as Error).message;
-  }
 }
