@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { Logger } from '../daemon/logger.js';
 import { runDaemon } from '../control/run-daemon.js';
 import type { DaemonEvent } from '../daemon/daemon-event.js';
-import { describeEvent } from './commands/control-verbs.js';
 import { CHECKERS_DIR, PACKAGE_ROOT } from './package-paths.js';
-import { parseOptions, positiveInt } from './parse-options.js';
-import { formatTable } from './table.js';
+import { BOUNDS } from '../daemon/bounds.js';
+import { boundedInt, parseOptions } from './parse-options.js';
+import { FoldedEvents } from './demo-events.js';
+import { renderScreen } from './demo-screen.js';
+import { colourWanted } from './terminal-text.js';
 
 const HELP = `usage: npm start [-- --duration S] [--json]
 
@@ -35,9 +37,6 @@ const SCHEDULE: Step[] = [
 ];
 const CYCLE_S = 20;
 
-const COLOURS: Record<string, string> = { up: '32', ghost: '36', down: '31', timeout: '33', pending: '33', unchecked: '90' };
-const colour = (state: string, text: string) => `\x1b[${COLOURS[state] ?? '35'}m${text}\x1b[0m`;
-
 async function main(): Promise<void> {
   const { values } = parseOptions('demo', process.argv.slice(2), {
     duration: { type: 'string' },
@@ -45,23 +44,39 @@ async function main(): Promise<void> {
     help: { type: 'boolean', short: 'h', default: false },
   }, false);
   if (values.help) return void console.log(HELP);
-  const duration = values.duration === undefined ? undefined : positiveInt('demo', '--duration', values.duration);
-  const live = process.stdout.isTTY && !values.json;
+  const duration = values.duration === undefined ? undefined : boundedInt('demo', '--duration', values.duration, BOUNDS.durationS);
+  const live = process.stdout.isTTY === true && !values.json;
   const dir = mkdtempSync(join(tmpdir(), 'pathcheck-demo-'));
   const socketPath = join(dir, 'pathcheckd.sock');
   const log = new Logger(2, !live, live ? () => {} : (l) => process.stderr.write(`${l}\n`));
   // The demo prints every event itself; of the daemon's own log it shows warnings and errors only.
   const running = await runDaemon({ configFile: join(PACKAGE_ROOT, 'config', 'demo.conf'), socketPath, log, defaultCheckerDir: CHECKERS_DIR, extraVerbosity: -1 });
   const { daemon } = running;
-  const recent: string[] = [];
-  daemon.on('event', (e: DaemonEvent) => {
-    const line = values.json ? JSON.stringify(e) : describeEvent(e as unknown as Record<string, unknown>);
-    if (live) recent.splice(0, Math.max(0, recent.push(line) - 8));
-    else console.log(line);
-  });
+  const shown = new FoldedEvents();
+  // Not live: lines are printed once the events of one tick are in, so a burst (a step's 32 faults) folds too.
+  let pending: NodeJS.Immediate | undefined;
+  const printPending = () => {
+    pending = undefined;
+    for (const line of shown.take()) console.log(line);
+  };
+  const record = (add: () => void) => {
+    add();
+    if (!live) pending ??= setImmediate(printPending);
+  };
+  daemon.on('event', (e: DaemonEvent) => (values.json ? console.log(JSON.stringify(e)) : record(() => shown.add(e))));
+  const narrate = (text: string) => (values.json ? console.log(`# ${text}`) : record(() => shown.note(live ? `>>> ${text}` : `# ${text}`)));
   const started = Date.now();
+  const colour = colourWanted(process.stdout.isTTY);
+  const draw = () => {
+    const columns = process.stdout.columns || 80;
+    const rows = process.stdout.rows || 24;
+    const t = (Date.now() - started) / 1000;
+    const lines = renderScreen({ paths: daemon.showPaths(), events: shown.lines(rows), columns, rows, colour, t, socket: socketPath });
+    // Repaint in place, every row cleared as it is written; no newline after the last row (it would scroll).
+    const screen = [...lines, ...Array<string>(rows - lines.length).fill('')].map((l) => `\x1b[2K${l}`).join('\n');
+    process.stdout.write(`\x1b[?25l\x1b[H${screen}`);
+  };
   let step = 0;
-  const narrate = (text: string) => (live ? recent.splice(0, Math.max(0, recent.push(`>>> ${text}`) - 8)) : console.log(`# ${text}`));
   const timers = [
     setInterval(() => {
       const t = (Date.now() - started) / 1000;
@@ -75,32 +90,26 @@ async function main(): Promise<void> {
           .catch((e: Error) => narrate(`failed: ${e.message}`));
         step++;
       }
-      if (live) draw(daemon.showPaths(), recent, socketPath, t);
+      if (live) draw();
     }, 250),
   ];
-  if (!live) console.log(`# demo appliance: ${daemon.showPaths().length} paths; control socket ${socketPath} (try: pathcheck --socket ${socketPath} show paths)`);
+  if (live) {
+    // Whatever ends the process, the terminal gets its cursor back.
+    process.once('exit', () => process.stdout.write('\x1b[?25h'));
+    process.stdout.on('resize', draw);
+  } else {
+    console.log(`# demo appliance: ${daemon.showPaths().length} paths; control socket ${socketPath} (try: pathcheck --socket ${socketPath} show paths)`);
+  }
   const stop = () => void running.stop();
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
   if (duration !== undefined) timers.push(setTimeout(stop, duration * 1000));
   const abandoned = await running.stopped;
   timers.forEach((t) => clearTimeout(t));
-  if (live) process.stdout.write('\x1b[?25h\n');
+  process.stdout.off('resize', draw);
+  if (pending !== undefined) clearImmediate(pending), printPending();
+  if (live) process.stdout.write('\n');
   console.log(`demo stopped; ${abandoned} checks abandoned`);
   rmSync(dir, { recursive: true, force: true });
-}
-
-function draw(paths: ReturnType<Awaited<ReturnType<typeof runDaemon>>['daemon']['showPaths']>, recent: string[], socketPath: string, t: number): void {
-  const rows = paths.map((p) => [p.device, p.checker, colour(p.state, p.state.padEnd(9)), p.message, `${p.interval}s`]);
-  const lines = [
-    `pathcheck demo appliance  t=${t.toFixed(0)}s  ${paths.length} paths  (Ctrl-C to stop; socket ${socketPath})`,
-    '',
-    ...formatTable(['DEVICE', 'CHECKER', 'STATE    ', 'MESSAGE', 'INTERVAL'], rows, ['INTERVAL']),
-    '',
-    'events:',
-    ...recent,
-  ];
-  process.stdout.write(`\x1b[?25l\x1b[H\x1b[2J${lines.join('\n')}\n`);
 }
 
 await main();

@@ -3,7 +3,8 @@ import { Logger, stderrLogSink } from '../daemon/logger.js';
 import { runDaemon } from '../control/run-daemon.js';
 import { defaultSocketPath } from '../daemon/socket-path.js';
 import { CHECKERS_DIR } from './package-paths.js';
-import { parseOptions, positiveInt } from './parse-options.js';
+import { BOUNDS } from '../daemon/bounds.js';
+import { boundedInt, parseOptions } from './parse-options.js';
 import { UsageError } from './usage-error.js';
 
 const HELP = `usage: pathcheckd [--config FILE] [--socket PATH] [--foreground] [-v...] [--duration S]
@@ -20,9 +21,6 @@ the pathcheck client on a Unix control socket (mode 0600).
 SIGTERM/SIGINT: graceful stop (bounded even with hung checks). SIGHUP: re-read the config.
 Exit status: 0 after a clean stop, 2 for bad usage or a bad config (FILE:LINE: what is wrong).`;
 
-/** setTimeout holds at most 2^31-1 ms; past that Node fires the timer at once (TimeoutOverflowWarning). */
-const MAX_DURATION_S = Math.floor((2 ** 31 - 1) / 1000);
-
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseOptions('pathcheckd', argv, {
     config: { type: 'string', default: '/etc/pathcheck/pathcheck.conf' },
@@ -37,8 +35,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`pathcheckd: unexpected argument '${positionals[0]}'`);
-  const duration = values.duration === undefined ? undefined : positiveInt('pathcheckd', '--duration', values.duration);
-  if (duration !== undefined && duration > MAX_DURATION_S) throw new UsageError(`pathcheckd: --duration must be at most ${MAX_DURATION_S} seconds, got '${values.duration}'`);
+  const duration = values.duration === undefined ? undefined : boundedInt('pathcheckd', '--duration', values.duration, BOUNDS.durationS);
   const log = new Logger(2, !(values.foreground || process.stderr.isTTY));
   // Signal handlers before the socket exists: a SIGTERM during start-up stops cleanly once started.
   let running: Awaited<ReturnType<typeof runDaemon>> | null = null;

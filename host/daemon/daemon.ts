@@ -120,6 +120,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
   private checked(path: ScheduledPath, r: CheckResult, previous: PathStateName): void {
     const changed = r.state !== previous;
     this.metrics.recordCheck(r.state, r.ms, changed);
+    if (this.opts.log.enabled('debug')) this.opts.log.debug(`${path.key}: checked: ${r.state} in ${r.ms.toFixed(3)} ms`, { message: r.message });
     if (!changed) return;
     const p = this.paths.get(path.key);
     this.opts.log.info(`${path.key}: ${previous} -> ${r.state}`, { message: r.message });

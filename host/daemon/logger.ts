@@ -1,6 +1,12 @@
 /**
  * Levelled logs, multipathd style: verbosity 0 (errors only) .. 6; `-v` raises it. On a terminal a
  * readable line; otherwise one NDJSON object per line, for log collectors.
+ *   0 error    something failed: a quarantine, a failed reconfigure, a class that cannot load
+ *   1 warn     something was refused or replaced: a worker, a dropped client, a failed pc_free
+ *   2 notice   (default) start, stop, and every change: each client mutation with who sent it
+ *   3 info     path state changes, plugin output, housekeeping
+ *   4 debug    every check's result and time, every control request, client connects and drops
+ * Verbosity 5 and 6 log what 4 does: multipath.conf files use them, there is nothing finer.
  */
 export const LogLevel = { error: 0, warn: 1, notice: 2, info: 3, debug: 4 } as const;
 export type LogLevelName = keyof typeof LogLevel;
@@ -47,8 +53,13 @@ export class Logger {
     private readonly sink: LogSinkFn = stderrLogSink(),
   ) {}
 
+  /** Whether `level` is logged now: a hot path asks before it builds a line nobody reads. */
+  enabled(level: LogLevelName): boolean {
+    return LogLevel[level] <= this.verbosity;
+  }
+
   log(level: LogLevelName, msg: string, fields: Record<string, unknown> = {}): void {
-    if (LogLevel[level] > this.verbosity) return;
+    if (!this.enabled(level)) return;
     const time = new Date().toISOString();
     if (this.json) {
       this.sink(escapeControls(JSON.stringify({ time, level, msg, ...fields })));

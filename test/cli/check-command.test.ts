@@ -78,7 +78,7 @@ describe('pathcheck check', () => {
     writeFileSync(junk, 'definitely not wasm');
     oneLineError(runCli(['check', 'sim:ok', '--checker', junk]), `${junk}: not a WebAssembly module (no \\0asm header)`);
     oneLineError(runCli(['check', 'sim:ok', '--bogus']), "check: Unknown option '--bogus'");
-    oneLineError(runCli(['check', 'sim:ok', '--timeout', 'soon']), "check: --timeout must be a positive integer, got 'soon'");
+    oneLineError(runCli(['check', 'sim:ok', '--timeout', 'soon']), "check: --timeout must be an integer from 1 to 3600000 (ms), got 'soon'");
     oneLineError(runCli(['check']), 'check: expected exactly one device, got 0');
     const unknown = runCli(['frobnicate']);
     expect(unknown.status).toBe(2);
@@ -106,6 +106,13 @@ describe('pathcheck checkers', () => {
       expect(row.bytes).toBe(bytes.length);
       expect(row.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
     }
-    expect(runCli(['checkers']).stdout.split('\n')[0]).toBe('NAME\tABI\tBYTES\tSHA256');
+    // The table: aligned columns (the SHA256 column starts at one offset on every line), sizes in KiB.
+    const lines = runCli(['checkers']).stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^NAME +ABI +SIZE +SHA256 +FILE$/);
+    const at = lines[0]!.indexOf('SHA256');
+    for (const [i, row] of rows.entries()) {
+      expect(lines[i + 1]!.slice(at, at + 64)).toBe(row.sha256);
+      expect(lines[i + 1]).toContain(`${(row.bytes / 1024).toFixed(1)} KiB`);
+    }
   });
 });

@@ -112,7 +112,7 @@ describe('unload checker', () => {
     // No path left on tur: the CLI unloads it.
     for (const spec of TUR_PATHS) await d.request('del path', { spec });
     const ok = await pc('unload', 'checker', 'tur');
-    expect([ok.status, ok.stdout, ok.stderr]).toEqual([0, '{"checker":"tur","version":1}\n', '']);
+    expect([ok.status, ok.stdout, ok.stderr]).toEqual([0, 'ok: tur version 1 unloaded\n', '']);
     const unloaded = await log.waitFor('class-unloaded tur', (e) => e.type === 'class-unloaded' && e.checker === 'tur' && e.version === 1, 15_000);
     await log.waitFor('class-released tur', (e) => e.type === 'class-released' && e.checker === 'tur' && e.seq > unloaded.seq, 15_000);
     await waitUntil('tur gone from show checkers', async () => (await classes(d)).every((c) => c.name !== 'tur'), 15_000);

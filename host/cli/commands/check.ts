@@ -2,7 +2,8 @@ import { openDevice } from '../../backends/device-spec.js';
 import { isUsable } from '../../abi/path-state.js';
 import { CheckHost } from '../../registry/check-host.js';
 import type { CheckerClass } from '../../registry/checker-class.js';
-import { parseOptions, positiveInt } from '../parse-options.js';
+import { BOUNDS } from '../../daemon/bounds.js';
+import { boundedInt, parseOptions } from '../parse-options.js';
 import { resolveChecker } from '../resolve-checker.js';
 import { UsageError } from '../usage-error.js';
 
@@ -12,7 +13,7 @@ Check one path once and print its state.
 
   <device>            a device spec, e.g. sim:ok, sim:standby, sim:slow?latency=200
   --checker <c>       a built checker name (default tur) or a path to a checker .wasm
-  --timeout <ms>      checker_timeout for this check (default 30000)
+  --timeout <ms>      checker_timeout for this check, 1..3600000 (default 30000)
   --json              print {"device","checker","state","code","message","ms"}
 
 Exit status: 0 when the path is up or ghost, 1 for any other state or when the checker cannot be set
@@ -39,7 +40,7 @@ export async function checkCommand(args: string[], out: (line: string) => void, 
   }
   if (positionals.length !== 1) throw new UsageError(`check: expected exactly one device, got ${positionals.length}`);
   const spec = positionals[0]!;
-  const timeoutMs = values.timeout === undefined ? DEFAULT_TIMEOUT_MS : positiveInt('check', '--timeout', values.timeout);
+  const timeoutMs = values.timeout === undefined ? DEFAULT_TIMEOUT_MS : boundedInt('check', '--timeout', values.timeout, BOUNDS.checkTimeoutMs);
   const device = openDevice(spec);
   // Through a one-worker pool, as the daemon checks: a device that blocks its thread still times out.
   const host = new CheckHost({ size: 1, maxStuck: 1, callTimeoutMs: timeoutMs });

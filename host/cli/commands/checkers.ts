@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { CheckHost } from '../../registry/check-host.js';
 import { CHECKERS_DIR } from '../package-paths.js';
 import { parseOptions } from '../parse-options.js';
+import { formatTable } from '../table.js';
 import { UsageError } from '../usage-error.js';
+import { cell } from './render-result.js';
 
 export const CHECKERS_HELP = `usage: pathcheck checkers [--json]
 
@@ -41,8 +43,8 @@ export async function checkersCommand(args: string[], out: (line: string) => voi
   if (values.json) {
     out(JSON.stringify(rows));
   } else {
-    out(['NAME', 'ABI', 'BYTES', 'SHA256'].join('\t'));
-    for (const r of rows) out([r.name, r.abi, r.bytes, r.sha256].join('\t'));
+    const cells = rows.map((r) => [r.name, String(r.abi), `${(r.bytes / 1024).toFixed(1)} KiB`, r.sha256, r.file].map(cell));
+    for (const line of formatTable(['NAME', 'ABI', 'SIZE', 'SHA256', 'FILE'], cells, ['ABI', 'SIZE'])) out(line);
   }
   return 0;
 }

@@ -1,8 +1,9 @@
 import { ControlClient, ControlConnectError, ControlRequestError, watch } from '../../control/control-client.js';
 import { defaultSocketPath } from '../../daemon/socket-path.js';
-import { parseOptions, positiveInt } from '../parse-options.js';
-import { formatTable } from '../table.js';
+import { BOUNDS } from '../../daemon/bounds.js';
+import { boundedInt, parseOptions } from '../parse-options.js';
 import { UsageError } from '../usage-error.js';
+import { cell, renderResult } from './render-result.js';
 
 export const CONTROL_HELP = `usage: pathcheck [--socket PATH] <verb...> [--json]
 
@@ -22,7 +23,7 @@ Talk to a running pathcheckd over its control socket (default ${defaultSocketPat
   watch [--reconnect]              stream events; with --reconnect, survive daemon restarts
   shutdown                         stop the daemon
 
-  --timeout MS                     wait at most MS for the answer (default 4000 for show, 60000 for the rest)
+  --timeout MS                     wait at most MS (1..2147483647) for the answer (default 4000 for show, 60000 for the rest)
 
 Exit status: 0 ok, 1 cannot reach the daemon, 2 bad usage or the daemon refused the command.`;
 
@@ -82,6 +83,21 @@ function connectFailure(e: unknown): Error {
   return new UnreachableError((e as Error).message);
 }
 
+/** Options only some verbs take: given to another verb they are a mistake, not something to ignore. */
+const ONLY_FOR: Record<string, { readonly verbs: readonly string[]; readonly usage: string }> = {
+  checker: { verbs: ['add path'], usage: 'add path' },
+  reconnect: { verbs: ['watch'], usage: 'watch' },
+  timeout: { verbs: ['show', 'add', 'del', 'fault', 'reconfigure', 'reload', 'unload', 'shutdown'], usage: 'a verb that waits for an answer (not watch)' },
+};
+
+function refuseUnused(words: readonly string[], values: Record<string, unknown>): void {
+  const verb = words.slice(0, words[0] === 'add' ? 2 : 1).join(' ');
+  for (const [option, only] of Object.entries(ONLY_FOR)) {
+    const given = values[option] !== undefined && values[option] !== false;
+    if (given && !only.verbs.includes(verb)) throw new UsageError(`--${option} applies only to ${only.usage}, not to '${verb}'`);
+  }
+}
+
 async function connect(socket: string): Promise<ControlClient> {
   try {
     return await ControlClient.connect(socket, { timeoutMs: 5000 });
@@ -91,7 +107,7 @@ async function connect(socket: string): Promise<ControlClient> {
 }
 
 export async function controlCommand(argv: string[], out: Out): Promise<number> {
-  const { values, positionals } = parseOptions('pathcheck', argv, {
+  const { values, positionals } = parseOptions('', argv, {
     socket: { type: 'string' },
     json: { type: 'boolean', default: false },
     checker: { type: 'string' },
@@ -103,8 +119,9 @@ export async function controlCommand(argv: string[], out: Out): Promise<number> 
     out(CONTROL_HELP);
     return 0;
   }
+  refuseUnused(positionals, values);
   const socket = values.socket ?? defaultSocketPath();
-  const timeoutMs = values.timeout === undefined ? undefined : positiveInt('pathcheck', '--timeout', values.timeout);
+  const timeoutMs = values.timeout === undefined ? undefined : boundedInt('', '--timeout', values.timeout, BOUNDS.replyTimeoutMs);
   if (positionals[0] === 'watch') {
     if (positionals.length !== 1) throw new UsageError('usage: pathcheck watch [--reconnect]');
     return watchCommand(socket, values.reconnect, values.json, out);
@@ -118,7 +135,7 @@ export async function controlCommand(argv: string[], out: Out): Promise<number> 
       // The daemon refused the command: bad input, exit 2. Anything else (it went away): exit 1.
       throw e instanceof ControlRequestError ? new UsageError(`${req.command}: ${e.message}`) : new UnreachableError(e.message);
     });
-    for (const line of render(req.command, result, values.json)) out(line);
+    for (const line of values.json ? [JSON.stringify(result)] : renderResult(req.command, result)) out(line);
     return 0;
   } finally {
     await client.close();
@@ -147,42 +164,6 @@ async function watchCommand(socket: string, reconnect: boolean, json: boolean, o
 /** One event as one readable line: time, type, then its fields. */
 export function describeEvent(e: Record<string, unknown>): string {
   const { seq, time, type, ...rest } = e;
-  const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-  return [String(time ?? ''), `#${String(seq ?? '')}`, String(type), ...fields].join(' ');
-}
-
-function render(command: string, result: unknown, json: boolean): string[] {
-  if (json) return [JSON.stringify(result)];
-  switch (command) {
-    case 'show paths': {
-      const rows = (result as Record<string, unknown>[]).map((p) => [
-        String(p.device),
-        String(p.checker),
-        String(p.state),
-        String(p.message),
-        `${String(p.interval)}s`,
-        clock(p.lastCheck),
-        clock(p.nextCheck),
-      ]);
-      return formatTable(['DEVICE', 'CHECKER', 'STATE', 'MESSAGE', 'INTERVAL', 'LAST CHECK', 'NEXT CHECK'], rows, ['INTERVAL']);
-    }
-    case 'show checkers': {
-      const rows = (result as Record<string, unknown>[]).map((c) =>
-        [c.name, c.version, c.abiVersion, c.state, c.refcount, c.checkers, c.contexts, c.inFlight, c.strikes, c.releasePending, String(c.sha256).slice(0, 16), c.quarantine ?? '-'].map(String),
-      );
-      // The quarantine reason last: it is the one long cell (--json has every field in full).
-      const head = ['NAME', 'VERSION', 'ABI', 'STATE', 'REFCOUNT', 'PATHS', 'CONTEXTS', 'IN-FLIGHT', 'STRIKES', 'RELEASE PENDING', 'SHA256', 'QUARANTINE'];
-      return formatTable(head, rows, ['VERSION', 'ABI', 'REFCOUNT', 'PATHS', 'CONTEXTS', 'IN-FLIGHT', 'STRIKES', 'RELEASE PENDING']);
-    }
-    case 'show metrics':
-      return [String(result).trimEnd()];
-    case 'show stats':
-      return JSON.stringify(result, null, 2).split('\n');
-    default:
-      return [typeof result === 'string' ? result : JSON.stringify(result)];
-  }
-}
-
-function clock(iso: unknown): string {
-  return typeof iso === 'string' ? iso.slice(11, 19) : '-';
+  const fields = Object.entries(rest).map(([k, v]) => `${cell(k)}=${cell(v)}`);
+  return [cell(time ?? ''), `#${cell(seq ?? '')}`, cell(type), ...fields].join(' ');
 }

@@ -6,6 +6,7 @@ import { describeJson } from './json-reader.js';
 import type { RawConfig, RawEntry, RawSetting, RawValue } from './raw-config.js';
 import { CHECKER_NAME } from '../../abi/checker-name.js';
 import { readCapped, readFailure } from '../../registry/read-capped.js';
+import { BOUNDS, MAX_POLLING_FACTOR, type Bound } from '../bounds.js';
 
 /** The daemon's configuration, from a multipath.conf subset or its JSON form. */
 export interface DaemonConfig {
@@ -71,7 +72,6 @@ export interface PathConfig {
 
 /** multipathd's defaults; max_polling_interval defaults to MAX_POLLING_FACTOR x polling_interval. */
 export const CONFIG_DEFAULTS = { pollingInterval: 5, checkerTimeout: 30, pathChecker: 'tur', verbosity: 2 } as const;
-export const MAX_POLLING_FACTOR = 4;
 
 /** The value a keyword takes. `read` answers the value or Invalid; conversion is per syntax, meaning is shared. */
 interface ValueType<T> {
@@ -91,7 +91,7 @@ function textOf(v: Exclude<RawValue, { syntax: 'missing' }>): string | undefined
   return typeof v.value === 'string' ? v.value : undefined;
 }
 
-function integer(min: number, max: number): ValueType<number> {
+function integer({ min, max }: Bound): ValueType<number> {
   return {
     expected: `an integer from ${min} to ${max}`,
     read(v) {
@@ -158,13 +158,13 @@ function linesOf<S extends Schema>(settings: Settings<S, never>): KeywordLines<S
 
 /** The keywords of each section, in the order messages list them. */
 const DEFAULTS_KEYWORDS = {
-  polling_interval: integer(1, 3600),
-  max_polling_interval: integer(1, MAX_POLLING_FACTOR * 3600),
-  checker_timeout: integer(1, 3600),
+  polling_interval: integer(BOUNDS.pollingInterval),
+  max_polling_interval: integer(BOUNDS.maxPollingInterval),
+  checker_timeout: integer(BOUNDS.checkerTimeout),
   path_checker: checkerName,
-  verbosity: integer(0, 6),
+  verbosity: integer(BOUNDS.verbosity),
   checker_dir: nonEmptyString,
-  workers: integer(1, 64),
+  workers: integer(BOUNDS.workers),
 } satisfies Schema;
 const DEVICE_KEYWORDS = { vendor: regex, product: regex, path_checker: checkerName } satisfies Schema;
 const CHECKER_KEYWORDS = { name: checkerName, path: nonEmptyString, sha256 } satisfies Schema;
