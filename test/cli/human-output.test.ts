@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeEvent } from '../../host/cli/commands/control-verbs.js';
 import { renderResult } from '../../host/cli/commands/render-result.js';
-import { BOUNDS } from '../../host/daemon/bounds.js';
+import { BOUNDS, type Bound } from '../../host/daemon/bounds.js';
+import { PACKAGE_ROOT } from '../../host/cli/package-paths.js';
 import { parseConfig } from '../../host/daemon/config/daemon-config.js';
 import { DaemonProcess, confText, tempDir } from '../helpers/daemon-process.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -89,6 +91,21 @@ describe('numeric options: the CLI and the config share one bound per meaning', 
       "pathcheck: check: --timeout must be an integer from 1 to 3600000 (ms), got '3600001'\n",
     );
     expect(() => parseConfig(confText({ checkerTimeout: 3601 }), 'x.conf')).toThrow('expected an integer from 1 to 3600');
+  });
+
+  it("the README's config block states each keyword's bound as the config enforces it", () => {
+    const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
+    const keywords: Record<string, Bound> = {
+      polling_interval: BOUNDS.pollingInterval,
+      max_polling_interval: BOUNDS.maxPollingInterval,
+      checker_timeout: BOUNDS.checkerTimeout,
+      verbosity: BOUNDS.verbosity,
+      workers: BOUNDS.workers,
+    };
+    for (const [keyword, bound] of Object.entries(keywords)) {
+      const stated = new RegExp(`^ +${keyword} +[0-9]+ +#[^\\n]*?([0-9]+)\\.\\.([0-9]+)`, 'm').exec(readme);
+      expect([keyword, stated?.slice(1, 3).map(Number)]).toEqual([keyword, [bound.min, bound.max]]);
+    }
   });
 
   it('every bounded option refuses one past its top and zero', () => {
