@@ -149,7 +149,7 @@ describe('multipath.conf errors', () => {
     [
       'a regular expression that does not compile',
       lines('devices {', '  device {', '    vendor "ACME"', '    product "SIM (ok"', '    path_checker tur', '  }', '}'),
-      "demo.conf:4: keyword 'product' in devices/device: expected a regular expression, found 'SIM (ok' (Unterminated group)",
+      "demo.conf:4: keyword 'product' in devices/device: expected a regular expression, found 'SIM (ok' (unmatched '(')",
     ],
     [
       'a bad sha256',
@@ -280,7 +280,12 @@ describe('JSON errors', () => {
     [
       'a regular expression that does not compile',
       '{"devices": [{"vendor": "[", "product": ".*", "path_checker": "none"}]}',
-      `example.json:1: keyword 'vendor' in $.devices[0]: expected a regular expression, found the string "[" (Unterminated character class)`,
+      `example.json:1: keyword 'vendor' in $.devices[0]: expected a regular expression, found the string "[" (unmatched '[')`,
+    ],
+    [
+      "a path's vendor longer than any INQUIRY vendor could be (it is matched against every devices pattern)",
+      `{"paths": [{"device": "sim:ok", "vendor": "${'a'.repeat(257)}"}]}`,
+      `example.json:1: keyword 'vendor' in $.paths[0]: expected a string of at most 256 characters, found the string "${'a'.repeat(60)}..."`,
     ],
     ['defaults as a list', '{"defaults": []}', 'example.json:1: $.defaults: expected an object of keywords, found a list'],
     ['devices as an object', '{\n  "devices": {"device": {}}\n}', 'example.json:2: $.devices: expected a list of device objects, found an object'],

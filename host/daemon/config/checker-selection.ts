@@ -4,11 +4,13 @@ import type { DaemonConfig, DeviceConfig, PathConfig } from './daemon-config.js'
 
 /**
  * The checker a configured path uses: its own `checker`; else the `path_checker` of the first
- * devices{} entry whose vendor and product regexes both match the path's vendor and product; else
- * `defaults.path_checker`. A path with no vendor or no product configured matches no devices{} entry.
+ * devices{} entry whose vendor and product patterns (POSIX extended regular expressions, see
+ * posix-ere.ts) both match the path's vendor and product; else `defaults.path_checker`. A path with
+ * no vendor or no product configured matches no devices{} entry.
  *
  * Matching is unanchored, as in multipathd (libmultipath's hwe_regmatch calls regexec on the whole
  * string without adding anchors): product "SIM" matches "SIM ok"; write "^SIM ok$" for an exact match.
+ * It takes time linear in the vendor and product, whatever the patterns.
  */
 export function checkerFor(
   config: Pick<DaemonConfig, 'defaults' | 'devices'>,

@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { ConfigError, quote } from './config-error.js';
 import { parseConfText } from './conf-parser.js';
 import { parseJsonText } from './json-config.js';
+import { compileEre, EreError, type Ere } from './posix-ere.js';
 import { describeJson } from './json-reader.js';
 import type { RawConfig, RawEntry, RawSetting, RawValue } from './raw-config.js';
 import { CHECKER_NAME } from '../../abi/checker-name.js';
@@ -39,8 +40,8 @@ export interface DefaultsConfig {
 
 /** A devices{} entry: paths whose vendor and product match use `pathChecker`. */
 export interface DeviceConfig {
-  vendor: RegExp;
-  product: RegExp;
+  vendor: Ere;
+  product: Ere;
   pathChecker: string;
   line: number;
   lines: KeywordLines<typeof DEVICE_KEYWORDS>;
@@ -111,7 +112,9 @@ function text(expected: string, valid: (s: string) => boolean): ValueType<string
   };
 }
 
-const anyString = text('a string', () => true);
+/** INQUIRY's vendor is 8 characters and its product 16; 256 leaves room and keeps matching cheap (its cost is pattern x text). */
+const MAX_IDENTITY_CHARS = 256;
+const identity = text(`a string of at most ${MAX_IDENTITY_CHARS} characters`, (s) => s.length <= MAX_IDENTITY_CHARS);
 const nonEmptyString = text('a non-empty string', (s) => s.length > 0);
 const checkerName = text(`a checker name (matching ${CHECKER_NAME.source})`, (s) => CHECKER_NAME.test(s));
 const sha256: ValueType<string> = {
@@ -122,20 +125,20 @@ const sha256: ValueType<string> = {
   },
 };
 /**
- * A devices{} vendor or product pattern, compiled once here so a bad one is refused with its line.
- * JavaScript syntax, no flags; for the patterns multipath.conf files use (`.*`, `^...$`, `[0-9]`,
- * alternation) it agrees with the POSIX extended expressions multipathd compiles (POSIX classes
- * such as `[[:alpha:]]` are not supported).
+ * A devices{} vendor or product pattern: a POSIX extended regular expression, as multipathd's
+ * regcomp(REG_EXTENDED), compiled once here so a bad one is refused with its line. Matched in time
+ * linear in the text (posix-ere.ts), so no pattern can stall the daemon.
  */
-const regex: ValueType<RegExp> = {
+const regex: ValueType<Ere> = {
   expected: 'a regular expression',
   read(v) {
     const s = textOf(v);
     if (s === undefined) return new Invalid();
     try {
-      return new RegExp(s);
+      return compileEre(s);
     } catch (e) {
-      return new Invalid((e as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, ''));
+      if (e instanceof EreError) return new Invalid(e.message);
+      throw e;
     }
   },
 };
@@ -168,7 +171,7 @@ const DEFAULTS_KEYWORDS = {
 } satisfies Schema;
 const DEVICE_KEYWORDS = { vendor: regex, product: regex, path_checker: checkerName } satisfies Schema;
 const CHECKER_KEYWORDS = { name: checkerName, path: nonEmptyString, sha256 } satisfies Schema;
-const PATH_KEYWORDS = { device: nonEmptyString, checker: checkerName, vendor: anyString, product: anyString } satisfies Schema;
+const PATH_KEYWORDS = { device: nonEmptyString, checker: checkerName, vendor: identity, product: identity } satisfies Schema;
 
 function describeValue(v: Exclude<RawValue, { syntax: 'missing' }>): string {
   return v.syntax === 'conf' ? quote(v.text) : describeJson(v.value);
