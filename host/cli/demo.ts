@@ -17,8 +17,10 @@ const HELP = `usage: npm start [-- --duration S] [--json]
 The demo appliance: pathcheckd on config/demo.conf (controllers A and B, 16 LUNs each, A active,
 B standby) with a scripted fault schedule: controller A fails over to B, a LUN hangs and recovers,
 the tur checker is hot-reloaded mid-run, then the controllers fail back. Repeats every ${'20'} s.
-On a terminal: a live table of paths and the latest events; otherwise one line per event.
-Ctrl-C stops it cleanly.`;
+On a terminal: a live table of the paths with the latest events below it, fitted to the terminal
+(and redrawn when it is resized); NO_COLOR=1 turns colour off. Otherwise one line per event. Path
+events of one type in a row share a line (a failover's 32 faults: "fault x32 ctrlA-lun00..ctrlA-lun15
+-> standby, ..."); --json prints every event, unfolded. Ctrl-C stops it cleanly.`;
 
 const LUNS = 16;
 const lun = (ctrl: 'A' | 'B', n: number, scenario: 'ok' | 'standby') => `sim:${scenario}?id=ctrl${ctrl}-lun${String(n).padStart(2, '0')}`;
@@ -90,7 +92,8 @@ async function main(): Promise<void> {
           .catch((e: Error) => narrate(`failed: ${e.message}`));
         step++;
       }
-      if (live) draw();
+      // Drawn once this tick's steps have acted (their actions run as microtasks), faults included.
+      if (live) queueMicrotask(draw);
     }, 250),
   ];
   if (live) {
@@ -105,9 +108,13 @@ async function main(): Promise<void> {
   if (duration !== undefined) timers.push(setTimeout(stop, duration * 1000));
   const abandoned = await running.stopped;
   timers.forEach((t) => clearTimeout(t));
-  process.stdout.off('resize', draw);
-  if (pending !== undefined) clearImmediate(pending), printPending();
-  if (live) process.stdout.write('\n');
+  if (live) {
+    process.stdout.off('resize', draw);
+    process.stdout.write('\n');
+  } else if (pending !== undefined) {
+    clearImmediate(pending);
+    printPending();
+  }
   console.log(`demo stopped; ${abandoned} checks abandoned`);
   rmSync(dir, { recursive: true, force: true });
 }
