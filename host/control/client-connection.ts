@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import { DEFAULT_MAX_LINE, LineReader, encodeError, errorText, ignore, overlongLineError, parseRequestLine, type ControlRequest, type ParsedLine } from './protocol.js';
+import { peerLookup, type PeerCredentials } from './peer-credentials.js';
+import { DEFAULT_MAX_LINE, LineReader, encodeDropped, encodeError, errorText, ignore, overlongLineError, parseRequestLine, type ControlRequest, type ParsedLine } from './protocol.js';
 
 /**
  * One connected control client: reads request lines, answers them in order, and writes through a
@@ -16,20 +17,31 @@ import { DEFAULT_MAX_LINE, LineReader, encodeError, errorText, ignore, overlongL
  * - Every per-connection resource is released by the one path `release()`, run once: the socket
  *   listeners this object added, the socket itself, the line buffer, the request inbox, the
  *   outgoing queue, and (through `onClose`) the server's record of the client and its watch
- *   subscription. This object starts no timers.
+ *   subscription. This object starts no timer of its own while connected; see "Last words".
  *
  * EOF from the client (it shut down its sending side) ends the session once every request it sent
  * is answered and flushed: `echo '{"command":"show paths"}' | socat - UNIX-CONNECT:…` works. This
  * holds for watchers too; a client that wants events keeps its side open.
+ *
+ * Last words: a client the server closes (queue full, idle, evicted, kicked, server closing) is
+ * told why in one final line (protocol.ts encodeDropped), written after whatever the socket holds
+ * already: one short line beyond the queue bound. The connection is released at once; only its
+ * socket lingers until that line is flushed (a reader that never reads: `lingerMs` at most).
  */
 
-export type CloseKind = 'peer-closed' | 'queue-full' | 'socket-error' | 'server-closing' | 'kicked';
+export type CloseKind = 'peer-closed' | 'queue-full' | 'socket-error' | 'server-closing' | 'kicked' | 'idle' | 'evicted';
 
 export interface CloseReason {
   readonly kind: CloseKind;
-  /** One line for the log: `outgoing queue full (1024 messages)`. */
+  /** One line, for the log and the client: `outgoing queue over 1024 messages (…)`. */
   readonly text: string;
 }
+
+/** The connection ended from the client's side: there is nobody to tell why. */
+const SILENT: ReadonlySet<CloseKind> = new Set(['peer-closed', 'socket-error']);
+
+/** How long a closed client's socket may take to flush its last line (default 10 s). */
+export const DEFAULT_LINGER_MS = 10_000;
 
 export interface QueueLimits {
   /** Messages waiting for the socket, at most (default 1024). */
@@ -53,8 +65,10 @@ export interface ControlPeer {
   readonly watching: boolean;
   /** True once a disconnect has been requested or has happened. */
   readonly closed: boolean;
-  /** Disconnect this client (after any write in progress). */
+  /** Disconnect this client (after any write in progress); it is told `reason`. */
   disconnect(reason: string): void;
+  /** The process at the other end (looked up once, on first call), or null when that cannot be found. */
+  peer(): Promise<PeerCredentials | null>;
 }
 
 export interface ClientConnectionOptions {
@@ -64,6 +78,8 @@ export interface ClientConnectionOptions {
   readonly maxQueue?: Partial<QueueLimits>;
   readonly maxPending?: number;
   readonly counters?: ConnectionCounters;
+  /** Bound on flushing the last line to a client that is being closed (default 10 s). */
+  readonly lingerMs?: number;
   /** Answer one request with one encoded response line; called one request at a time, in order. */
   readonly onRequest: (request: ControlRequest, client: ClientConnection) => string | Promise<string>;
   /** Called exactly once, after everything has been released. */
@@ -72,8 +88,6 @@ export interface ClientConnectionOptions {
 
 /** Joined into one socket write when the queue is flushed after 'drain'. */
 const FLUSH_BATCH_BYTES = 64 * 1024;
-
-/** Late 'error' events from an already destroyed socket (a failed write's error is emitted on the next tick). */
 
 function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
@@ -139,6 +153,10 @@ export class ClientConnection implements ControlPeer {
   private readonly reader: LineReader;
   private readonly queue = new OutgoingQueue();
   private inbox: ParsedLine[] = [];
+  private readonly lingerMs: number;
+  private peerFound: Promise<PeerCredentials | null> | null = null;
+  /** When this client last sent a request or got an answer (performance.now()). */
+  private lastActive = performance.now();
 
   /** Inside socket.write: a disconnect waits until it returns. */
   private writing = false;
@@ -185,6 +203,7 @@ export class ClientConnection implements ControlPeer {
     this.counters = opts.counters ?? { droppedWrites: 0 };
     this.onRequest = opts.onRequest;
     this.onClose = opts.onClose;
+    this.lingerMs = opts.lingerMs ?? DEFAULT_LINGER_MS;
     const maxLine = opts.maxLine ?? DEFAULT_MAX_LINE;
     this.reader = new LineReader(
       maxLine,
@@ -213,6 +232,20 @@ export class ClientConnection implements ControlPeer {
     this.close({ kind: 'kicked', text: reason });
   }
 
+  peer(): Promise<PeerCredentials | null> {
+    this.peerFound ??= peerLookup.lookup(this.socket);
+    return this.peerFound;
+  }
+
+  /**
+   * How long this client has had nothing in flight, in ms at `now` (performance.now()); null while
+   * it cannot be called idle: it watches, a request waits or is being answered, or it is closing.
+   */
+  idleFor(now: number): number | null {
+    if (this.watching || this.busy || this.inbox.length > 0 || this.ending || this.closeReason !== null) return null;
+    return now - this.lastActive;
+  }
+
   /**
    * Queue one encoded line (ending in a newline) for this client. Returns false if it was not
    * accepted: the client is disconnected (the write is dropped and counted), or this line
@@ -230,11 +263,11 @@ export class ClientConnection implements ControlPeer {
     }
     const size = bytes ?? Buffer.byteLength(line);
     if (this.queue.count + 1 > this.limits.messages) {
-      this.close({ kind: 'queue-full', text: `outgoing queue full (${this.limits.messages} messages)` });
+      this.close({ kind: 'queue-full', text: `outgoing queue over ${this.limits.messages} messages (a reader that does not keep up)` });
       return false;
     }
     if (this.queue.bytes + size > this.limits.bytes) {
-      this.close({ kind: 'queue-full', text: `outgoing queue full (${this.limits.bytes} bytes)` });
+      this.close({ kind: 'queue-full', text: `outgoing queue over ${this.limits.bytes} bytes (a reader that does not keep up)` });
       return false;
     }
     this.queue.push(line, size);
@@ -281,6 +314,7 @@ export class ClientConnection implements ControlPeer {
 
   private accept(parsed: ParsedLine | null): void {
     if (parsed === null || this.closeReason !== null) return;
+    this.lastActive = performance.now();
     this.inbox.push(parsed);
     if (!this.paused && this.inbox.length >= this.maxPending) {
       this.paused = true;
@@ -321,6 +355,7 @@ export class ClientConnection implements ControlPeer {
 
   private answered(line: string): void {
     this.busy = false;
+    this.lastActive = performance.now();
     this.send(line); // after a disconnect: dropped and counted
     this.pump();
   }
@@ -342,12 +377,35 @@ export class ClientConnection implements ControlPeer {
     s.off('drain', this.onDrain);
     s.off('error', this.onError);
     s.off('close', this.onSocketClose);
-    s.on('error', ignore);
-    s.destroy();
+    const reason = this.closeReason!;
+    if (SILENT.has(reason.kind)) {
+      s.on('error', ignore);
+      s.destroy();
+    } else {
+      endWithLine(s, encodeDropped(reason.kind, reason.text), this.lingerMs);
+    }
     this.reader.reset();
     this.queue.clear();
     this.inbox = [];
     this.watching = false;
-    this.onClose?.(this, this.closeReason!);
+    this.onClose?.(this, reason);
   }
+}
+
+/**
+ * Write `line` as the last thing on `socket`, end it, and destroy it once that is flushed, or after
+ * `lingerMs` if the peer does not read (then the line is lost). What the peer sends meanwhile is
+ * read and discarded: unread input at close would turn the peer's EOF into ECONNRESET.
+ */
+export function endWithLine(socket: Socket, line: string, lingerMs: number): void {
+  socket.on('error', ignore);
+  if (socket.destroyed || socket.writableEnded) {
+    socket.destroy(); // ended after the client's EOF already: nothing more can be written
+    return;
+  }
+  const timer = setTimeout(() => socket.destroy(), lingerMs).unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('finish', () => socket.destroy());
+  socket.resume();
+  socket.end(line);
 }

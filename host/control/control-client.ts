@@ -7,6 +7,20 @@ export class ControlRequestError extends Error {
   override readonly name = 'ControlRequestError';
 }
 
+/**
+ * The server closed the connection and said why in its last line (queue full, idle, refused, ...):
+ * `kind` is its `dropped` member, the message `dropped by the daemon: <its reason>`.
+ */
+export class ControlDroppedError extends Error {
+  override readonly name = 'ControlDroppedError';
+  constructor(
+    readonly kind: string,
+    readonly reason: string,
+  ) {
+    super(`dropped by the daemon: ${reason}`);
+  }
+}
+
 /** Connecting failed; `code` is the socket error code when there was one (ENOENT, ECONNREFUSED, ...). */
 export class ControlConnectError extends Error {
   override readonly name: string = 'ControlConnectError';
@@ -177,6 +191,10 @@ export class ControlClient {
       this.onEvent?.(msg.event);
       return;
     }
+    if (msg.kind === 'dropped') {
+      this.shutdown(new ControlDroppedError(msg.dropped, msg.error));
+      return;
+    }
     // Answers come in request order, so an answer the server could not give an id (our line was
     // too long for it, say) belongs to the oldest request still unanswered.
     const id = msg.id ?? this.order[0];
@@ -217,15 +235,59 @@ export class ControlClient {
 
 export type WatchState = 'connecting' | 'connected' | 'waiting' | 'stopped';
 
+/** What onState reports: `retrying` after every failed attempt (the first included), with the delay. */
+export type WatchStateChange = 'connected' | 'disconnected' | 'retrying';
+
+export interface WatchRetry {
+  /** Connection attempts made so far. */
+  readonly attempts: number;
+  /** Until the next attempt. */
+  readonly delayMs: number;
+  /** The backoff's ceiling: the steady retry interval. */
+  readonly maxDelayMs: number;
+}
+
 export interface WatchOptions {
   /** When the daemon goes away (or is not there yet), keep trying (default false). */
   readonly reconnect?: boolean;
   /** Reconnect delay: doubles from min up to max (default [100, 5000] ms). */
   readonly backoffMs?: readonly [number, number];
-  /** Per connection attempt (default 5000 ms). */
+  /** Per connection attempt, and for the snapshot's answer (default 5000 ms). */
   readonly connectTimeoutMs?: number;
-  /** `connected` once `watch` is acknowledged; `disconnected` when such a connection is lost. */
-  readonly onState?: (state: 'connected' | 'disconnected', error?: Error) => void;
+  /**
+   * Mark what may have been missed and replay the present (default false): after each `watch` is
+   * acknowledged, ask pathcheckd's `show paths` and emit a `snapshot` event before any live event
+   * (those that arrive meanwhile follow it, in order); after a reconnect, or when the daemon's
+   * `seq` skips or goes back, emit a `gap` event first. Both are made here, not by the daemon.
+   */
+  readonly resync?: boolean;
+  /**
+   * `connected` once `watch` is acknowledged; `disconnected` when such a connection is lost;
+   * `retrying` after each failed attempt or loss, when another attempt is scheduled.
+   */
+  readonly onState?: (state: WatchStateChange, error?: Error, retry?: WatchRetry) => void;
+}
+
+/** Emitted with `resync`: events between `after` and what comes next may not have been seen. */
+export interface WatchGapEvent {
+  readonly type: 'gap';
+  readonly time: string;
+  /** The last daemon `seq` seen before the gap (null: none yet). */
+  readonly after: number | null;
+  /** `reconnected`; `seq-skipped` (then `next` and `missed`); `seq-reset` (a new daemon, say). */
+  readonly reason: 'reconnected' | 'seq-skipped' | 'seq-reset';
+  readonly next?: number;
+  readonly missed?: number;
+}
+
+/** Emitted with `resync` after each `watch`: every path's state, as of daemon event `through`. */
+export interface WatchSnapshotEvent {
+  readonly type: 'snapshot';
+  readonly time: string;
+  /** The last `seq` that arrived before the answer: events up to it are reflected in `paths`. */
+  readonly through: number | null;
+  /** `show paths` rows, as the daemon answered them. */
+  readonly paths: unknown;
 }
 
 export type WatchEnd = 'stopped' | 'disconnected';
@@ -259,12 +321,18 @@ export function watch(path: string, onEvent: (event: unknown) => void, opts: Wat
   return session;
 }
 
+function seqOf(event: unknown): number | null {
+  const seq = (event as { seq?: unknown } | null)?.seq;
+  return Number.isSafeInteger(seq) ? (seq as number) : null;
+}
+
 class WatchSession implements WatchHandle {
   state: WatchState = 'connecting';
   attempts = 0;
   readonly done: Promise<WatchEnd>;
 
   private readonly reconnect: boolean;
+  private readonly resync: boolean;
   private readonly minDelay: number;
   private readonly maxDelay: number;
   private readonly connectTimeoutMs: number;
@@ -273,6 +341,10 @@ class WatchSession implements WatchHandle {
   private current: object | null = null;
   private abort: AbortController | null = null;
   private client: ControlClient | null = null;
+  /** A connection was acknowledged before: the next one follows a gap. */
+  private wasConnected = false;
+  /** The last daemon seq delivered, over every connection. */
+  private lastSeq: number | null = null;
   private resolveDone!: (end: WatchEnd) => void;
   private rejectDone!: (err: Error) => void;
 
@@ -282,6 +354,7 @@ class WatchSession implements WatchHandle {
     private readonly opts: WatchOptions,
   ) {
     this.reconnect = opts.reconnect ?? false;
+    this.resync = opts.resync ?? false;
     const [min, max] = opts.backoffMs ?? [100, 5000];
     if (!(min > 0) || !(max >= min)) throw new RangeError(`backoffMs must be [min, max] with 0 < min <= max, not [${min}, ${max}]`);
     this.minDelay = min;
@@ -324,6 +397,23 @@ class WatchSession implements WatchHandle {
     this.attempts++;
     let acknowledged = false;
     let client: ControlClient | null = null;
+    /** With resync: live events that came before the snapshot's answer, delivered after it. */
+    let held: unknown[] | null = this.resync ? [] : null;
+    /** The last seq on this connection (a new daemon starts again at 1). */
+    let connectionSeq: number | null = null;
+
+    const deliver = (event: unknown): void => {
+      const seq = seqOf(event);
+      if (seq !== null) {
+        if (this.resync && connectionSeq !== null && seq !== connectionSeq + 1) {
+          const skipped = seq > connectionSeq + 1;
+          this.emitGap(skipped ? { reason: 'seq-skipped', next: seq, missed: seq - connectionSeq - 1 } : { reason: 'seq-reset', next: seq });
+        }
+        connectionSeq = seq;
+        this.lastSeq = seq;
+      }
+      this.onEvent(event);
+    };
 
     const lost = (error: Error): void => {
       if (this.current !== token) return; // stopped, or already handled
@@ -339,7 +429,9 @@ class WatchSession implements WatchHandle {
       timeoutMs: this.connectTimeoutMs,
       signal: abort.signal,
       onEvent: (event) => {
-        if (this.current === token) this.onEvent(event);
+        if (this.current !== token) return;
+        if (held !== null) held.push(event);
+        else deliver(event);
       },
       onClose: (error) => lost(error ?? new Error('control connection closed')),
     })
@@ -350,15 +442,34 @@ class WatchSession implements WatchHandle {
           return;
         }
         this.client = c;
-        return c.request('watch').then(() => {
+        // Subscribe first, then ask: the daemon answers in order, so every event not in the
+        // snapshot comes after `watch` is acknowledged, on this connection.
+        const watching = c.request('watch');
+        const snapshot = this.resync ? c.request('show paths', {}, { timeoutMs: this.connectTimeoutMs }) : null;
+        snapshot?.catch(ignore); // a failed `watch` is the error reported
+        return watching.then(async () => {
           if (this.current !== token) return;
           acknowledged = true;
           this.failures = 0;
           this.state = 'connected';
           this.opts.onState?.('connected');
+          if (snapshot === null) return;
+          const paths = await snapshot;
+          if (this.current !== token) return;
+          const early = held ?? [];
+          held = null;
+          if (this.wasConnected) this.emitGap({ reason: 'reconnected' });
+          this.wasConnected = true;
+          const through = early.length > 0 ? seqOf(early[early.length - 1]) : null;
+          this.onEvent({ type: 'snapshot', time: new Date().toISOString(), through, paths } satisfies WatchSnapshotEvent);
+          for (const e of early) deliver(e);
         });
       })
       .catch((err: unknown) => lost(err instanceof Error ? err : new Error(String(err))));
+  }
+
+  private emitGap(what: Pick<WatchGapEvent, 'reason' | 'next' | 'missed'>): void {
+    this.onEvent({ type: 'gap', time: new Date().toISOString(), after: this.lastSeq, ...what } satisfies WatchGapEvent);
   }
 
   private afterLoss(error: Error, wasConnected: boolean): void {
@@ -370,10 +481,10 @@ class WatchSession implements WatchHandle {
       else this.rejectDone(error);
       return;
     }
-    this.scheduleReconnect();
+    this.scheduleReconnect(error);
   }
 
-  private scheduleReconnect(): void {
+  private scheduleReconnect(error: Error): void {
     if (this.state === 'stopped' || this.timer !== null) return; // never two timers
     const delay = Math.min(this.maxDelay, this.minDelay * 2 ** Math.min(this.failures, 30));
     this.failures++;
@@ -382,5 +493,6 @@ class WatchSession implements WatchHandle {
       this.timer = null;
       if (this.state !== 'stopped') this.attempt();
     }, delay);
+    this.opts.onState?.('retrying', error, { attempts: this.attempts, delayMs: delay, maxDelayMs: this.maxDelay });
   }
 }

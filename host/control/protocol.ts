@@ -5,6 +5,8 @@
  *   response  {"id": <same, or null>, "ok": true, "result": <any>}
  *             {"id": <same, or null>, "ok": false, "error": "<one line>"}
  *   event     {"event": <object>}            (only to clients that sent `watch`)
+ *   dropped   {"id": null, "ok": false, "dropped": "<kind>", "error": "<why>"}
+ *             (the last line before the server closes a connection: an error to a person at socat)
  *
  * Nothing here knows any command; the daemon's handler does.
  */
@@ -192,6 +194,15 @@ export function encodeEvent(event: unknown): string {
   return `${JSON.stringify({ event })}\n`;
 }
 
+/**
+ * The server's last line to a client it closes: why, in one line. An error with a null id, so a
+ * person at `socat` reads it as one; `dropped` (the kind: queue-full, idle, refused, ...) tells a
+ * client it answers no request and that the connection is ending.
+ */
+export function encodeDropped(kind: string, why: string): string {
+  return `${JSON.stringify({ id: null, ok: false, dropped: kind, error: oneLine(why, 1000) })}\n`;
+}
+
 /** A request line as a client sends it. `args` may not carry `id` or `command`. */
 export function encodeRequest(id: RequestId, command: string, args: Readonly<Record<string, unknown>> = {}): string {
   if ('id' in args || 'command' in args) throw new TypeError("request args may not be named 'id' or 'command'");
@@ -202,9 +213,10 @@ export function encodeRequest(id: RequestId, command: string, args: Readonly<Rec
 export type ServerMessage =
   | { readonly kind: 'result'; readonly id: RequestId; readonly result: unknown }
   | { readonly kind: 'error'; readonly id: RequestId; readonly error: string }
-  | { readonly kind: 'event'; readonly event: unknown };
+  | { readonly kind: 'event'; readonly event: unknown }
+  | { readonly kind: 'dropped'; readonly dropped: string; readonly error: string };
 
-/** Parse one line from the server; `null` for a line that is none of the three messages. */
+/** Parse one line from the server; `null` for a line that is none of its messages. */
 export function parseServerLine(line: Uint8Array | string): ServerMessage | null {
   let value: unknown;
   try {
@@ -216,6 +228,7 @@ export function parseServerLine(line: Uint8Array | string): ServerMessage | null
   if ('event' in value && !('ok' in value)) return { kind: 'event', event: value.event };
   const id = typeof value.id === 'number' || typeof value.id === 'string' ? value.id : null;
   if (value.ok === true) return { kind: 'result', id, result: value.result };
+  if (value.ok === false && typeof value.dropped === 'string') return { kind: 'dropped', dropped: value.dropped, error: typeof value.error === 'string' ? value.error : 'dropped' };
   if (value.ok === false) return { kind: 'error', id, error: typeof value.error === 'string' ? value.error : 'error' };
   return null;
 }

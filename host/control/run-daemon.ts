@@ -48,14 +48,16 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<RunningDaemon> 
   // commands wait until the paths are bound: no command ever sees a half-started daemon.
   let markStarted!: () => void;
   const started = new Promise<void>((r) => (markStarted = r));
-  const handle = daemonHandler(daemon, () => void stop());
-  const server = new ControlServer({
+  const handle = daemonHandler(daemon, opts.log, () => void stop());
+  const server: ControlServer = new ControlServer({
     path: opts.socketPath,
-    handler: async (req, client) => {
+    handler: async (req, client): Promise<unknown> => {
       await started;
       // While stopping, the pool is going away: a command would be answered but never acted on.
       if (stopping !== null) throw new CommandError('pathcheckd is shutting down');
-      return handle(req, client);
+      const result = await handle(req, client);
+      // The control socket's own counters (clients, caps, drops by kind) belong with the daemon's.
+      return req.command === 'show stats' ? { ...(result as object), control: server.stats() } : result;
     },
     log: (level, message) => opts.log[level](message),
   });
@@ -68,7 +70,10 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<RunningDaemon> 
     await stop();
     throw e;
   }
-  opts.log.notice(`control socket ${opts.socketPath}`);
+  const caps = server.stats().limits;
+  opts.log.notice(
+    `control socket ${opts.socketPath}: at most ${caps.clients} clients, ${caps.watchers} of them watching; a client with nothing in flight is closed after ${caps.idleTimeoutMs / 1000} s`,
+  );
   const reconfigure = async () => {
     try {
       await daemon.reconfigure(await loadConfig(opts.configFile));

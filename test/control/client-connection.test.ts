@@ -31,7 +31,12 @@ class FakeSocket extends EventEmitter {
     this.destroyed = true;
     return this;
   }
-  end(): this {
+  get writableEnded(): boolean {
+    return this.ended;
+  }
+  /** The last words: recorded as a write; 'finish' is the test's to emit. */
+  end(data?: string): this {
+    if (data !== undefined) this.writes.push(data);
     this.ended = true;
     return this;
   }
@@ -45,7 +50,16 @@ class FakeSocket extends EventEmitter {
   }
 }
 
-function connection(socket: FakeSocket, opts: { messages?: number; bytes?: number; onRequest?: () => string | Promise<string>; maxPending?: number } = {}) {
+async function until(pred: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (pred()) return true;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return pred();
+}
+
+function connection(socket: FakeSocket, opts: { messages?: number; bytes?: number; onRequest?: () => string | Promise<string>; maxPending?: number; lingerMs?: number } = {}) {
   const closes: CloseReason[] = [];
   const counters = { droppedWrites: 0 };
   const conn = new ClientConnection({
@@ -54,6 +68,7 @@ function connection(socket: FakeSocket, opts: { messages?: number; bytes?: numbe
     maxQueue: { messages: opts.messages ?? 1024, bytes: opts.bytes ?? 4 * 1024 * 1024 },
     counters,
     maxPending: opts.maxPending ?? 64,
+    lingerMs: opts.lingerMs ?? 10_000,
     onRequest: opts.onRequest ?? (() => '{"id":null,"ok":true,"result":null}\n'),
     onClose: (_c, reason) => closes.push(reason),
   });
@@ -88,12 +103,19 @@ describe('ClientConnection: writes and disconnect are serialized (seed 2)', () =
     const before = socket.eventNames().length;
     const { conn, closes } = connection(socket);
     expect(socket.listenerCount('data')).toBe(1);
-    conn.close({ kind: 'queue-full', text: 'outgoing queue full (1 messages)' });
+    conn.close({ kind: 'queue-full', text: 'outgoing queue over 1 messages' });
     conn.close({ kind: 'peer-closed', text: 'connection closed' });
     conn.disconnect('again');
     expect(closes).toHaveLength(1);
     expect(closes[0]!.kind).toBe('queue-full');
-    for (const ev of ['data', 'end', 'drain', 'close']) expect(socket.listenerCount(ev)).toBe(0);
+    for (const ev of ['data', 'end', 'drain']) expect(socket.listenerCount(ev)).toBe(0);
+    // The client is told why; the socket goes once that line is flushed ('finish'), or it closes.
+    expect(socket.writes).toEqual(['{"id":null,"ok":false,"dropped":"queue-full","error":"outgoing queue over 1 messages"}\n']);
+    expect(socket.destroyed).toBe(false);
+    socket.emit('finish');
+    expect(socket.destroyed).toBe(true);
+    socket.emit('close');
+    for (const ev of ['data', 'end', 'drain', 'close', 'finish']) expect(socket.listenerCount(ev)).toBe(0);
     // Only the sink for late errors of the destroyed socket remains.
     expect(socket.listenerCount('error')).toBe(1);
     expect(before).toBe(0);
@@ -118,8 +140,13 @@ describe('ClientConnection: writes and disconnect are serialized (seed 2)', () =
     conn.send('d\n');
     for (const l of ['e\n', 'f\n', 'g\n']) expect(conn.send(l)).toBe(true);
     expect(conn.send('h\n')).toBe(false);
-    expect(closes).toEqual([{ kind: 'queue-full', text: 'outgoing queue full (3 messages)' }]);
+    const why = 'outgoing queue over 3 messages (a reader that does not keep up)';
+    expect(closes).toEqual([{ kind: 'queue-full', text: why }]);
     expect(conn.queued).toEqual({ messages: 0, bytes: 0 });
+    // What the socket took already, then one line past the bound saying why, then the end.
+    expect(socket.writes.slice(2)).toEqual(['d\n', `{"id":null,"ok":false,"dropped":"queue-full","error":"${why}"}\n`]);
+    expect(socket.ended).toBe(true);
+    socket.emit('finish');
     expect(socket.destroyed).toBe(true);
   });
 
@@ -130,7 +157,43 @@ describe('ClientConnection: writes and disconnect are serialized (seed 2)', () =
     conn.send('x\n');
     expect(conn.send('123456789\n')).toBe(true);
     expect(conn.send('1\n')).toBe(false);
-    expect(closes[0]!.text).toBe('outgoing queue full (10 bytes)');
+    expect(closes[0]!.text).toBe('outgoing queue over 10 bytes (a reader that does not keep up)');
+  });
+
+  it('a peer that never takes the last line: its socket is destroyed after lingerMs, not kept', async () => {
+    const socket = new FakeSocket();
+    const { conn } = connection(socket, { lingerMs: 30 });
+    conn.close({ kind: 'idle', text: 'idle for 60 s' });
+    expect(socket.destroyed).toBe(false);
+    expect(await until(() => socket.destroyed, 5000)).toBe(true);
+  });
+
+  it('the peer left, or its socket failed: nobody to tell, destroyed at once', () => {
+    for (const kind of ['peer-closed', 'socket-error'] as const) {
+      const socket = new FakeSocket();
+      connection(socket).conn.close({ kind, text: 'gone' });
+      expect(socket.writes).toEqual([]);
+      expect(socket.destroyed).toBe(true);
+    }
+  });
+
+  it('idleFor: null while a request is in flight or the client watches, else the time since its last request or answer', async () => {
+    const socket = new FakeSocket();
+    let answer!: (v: string) => void;
+    const { conn } = connection(socket, { onRequest: () => new Promise<string>((r) => (answer = r)) });
+    expect(conn.idleFor(performance.now() + 5000)).toBeGreaterThanOrEqual(5000);
+    socket.emit('data', Buffer.from('{"command":"x"}\n'));
+    expect(conn.idleFor(performance.now() + 5000)).toBeNull();
+    const answeredAt = performance.now();
+    answer('{"id":null,"ok":true,"result":null}\n');
+    await new Promise((r) => setImmediate(r));
+    const t1 = performance.now();
+    // Counted from the answer, not from the request.
+    expect(conn.idleFor(t1 + 5000)).toBeGreaterThanOrEqual(5000);
+    expect(conn.idleFor(t1 + 5000)).toBeLessThanOrEqual(5000 + (t1 - answeredAt));
+    conn.watching = true;
+    expect(conn.idleFor(t1 + 5000)).toBeNull();
+    conn.close({ kind: 'peer-closed', text: 'connection closed' });
   });
 
   it('answers in order; a late answer after disconnect is dropped and counted', async () => {

@@ -327,9 +327,14 @@ describe('control server: watch, publish, close', () => {
       await new Promise((r) => setImmediate(r));
     }
     expect(server.stats().droppedClients['queue-full']).toBe(1);
-    expect(logs).toContainEqual(['warn', 'client 1 dropped: outgoing queue full (1024 messages)']);
+    const why = 'outgoing queue over 1024 messages (a reader that does not keep up)';
+    expect(logs).toContainEqual(['warn', `client 1 dropped: ${why}`]);
     slow.socket.resume(); // its end of the connection only learns of the drop by reading
-    expect(await until(() => slow.closed)).toBe(true);
+    expect(await until(() => slow.closed, 10_000)).toBe(true);
+    // When it finally reads, what was queued before the drop comes, and then, last, why.
+    expect(slow.lines.length).toBeGreaterThan(2);
+    expect(slow.lines.at(-1)).toEqual({ id: null, ok: false, dropped: 'queue-full', error: why });
+    expect(slow.lines.slice(0, -1).every((l) => l.event !== undefined || l.result === 'watching')).toBe(true);
     expect(answered).toBeGreaterThan(0);
     // The good watcher gets every event, in order; publishing goes on after the drop.
     for (let i = 0; i < 100; i++) server.publish({ seq: published++, pad });
@@ -401,5 +406,161 @@ describe('socket paths that cannot work are refused before any socket call (issu
     open.push({ close: () => w.stop() });
     await expect(w.done).rejects.toThrow(`control socket path is 120 bytes, over the 107-byte Unix socket limit: ${long()}`);
     expect(w.attempts).toBe(1);
+  });
+});
+
+describe('connection caps, idle clients, and telling a client why it was dropped (issue 11 rows 6, 15)', () => {
+  const dropped = (kind: string, error: string) => ({ id: null, ok: false, dropped: kind, error });
+
+  it('at the cap, a new client takes the place of the longest-idle one, which is told why; every admin gets in', async () => {
+    logs.length = 0;
+    const server = await start({ maxClients: 4 });
+    const idle: Raw[] = [];
+    for (let i = 0; i < 4; i++) idle.push(await Raw.connect(server.path));
+    expect(await until(() => server.stats().clients === 4)).toBe(true);
+    // Ten admins in a row at a full server, none leaving: each gets its answer, each time the
+    // longest-idle client goes (the four idle ones first, then the earliest admins).
+    const admins: ControlClient[] = [];
+    for (let n = 0; n < 10; n++) {
+      const admin = await ControlClient.connect(server.path);
+      open.push(admin);
+      admins.push(admin);
+      await expect(admin.request('show paths')).resolves.toEqual([{ dev: 'sim:ok', state: 'up' }]);
+    }
+    expect(await until(() => idle.every((c) => c.closed) && admins.slice(0, 6).every((a) => a.isClosed))).toBe(true);
+    expect(admins.slice(6).map((a) => a.isClosed)).toEqual([false, false, false, false]);
+    expect(server.stats().clients).toBe(4);
+    for (const c of idle) {
+      expect(c.lines).toHaveLength(1);
+      expect(c.lines[0]).toMatchObject({ id: null, ok: false, dropped: 'evicted' });
+      expect(String(c.lines[0]!.error)).toMatch(/^closed for a new client: 4 clients connected, the cap is 4; this one was idle [\d.]+ s$/);
+    }
+    expect(server.stats().droppedClients).toMatchObject({ evicted: 10, refused: 0 });
+    expect(logs.filter(([l, m]) => l === 'warn' && m.includes('dropped: closed for a new client')).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('with every slot watching or busy, a new client gets one error line and EOF, never a bare reset; refusals log one line a second', async () => {
+    logs.length = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const server = await start({ maxClients: 3, maxWatchers: 2, handler: async () => gate });
+    const watchers = [await Raw.connect(server.path), await Raw.connect(server.path)];
+    for (const w of watchers) expect(await w.ask('{"command":"watch"}')).toMatchObject({ result: 'watching' });
+    const busy = await Raw.connect(server.path);
+    busy.send('{"id":1,"command":"slow"}\n');
+    expect(await until(() => server.stats().clients === 3)).toBe(true);
+    await new Promise((r) => setTimeout(r, 20)); // the slow request is in flight
+
+    const refusal = dropped('refused', 'too many clients: 3 connected, the cap is 3');
+    const t0 = performance.now();
+    const REFUSED = 40;
+    for (let i = 0; i < REFUSED; i++) {
+      const c = await Raw.connect(server.path);
+      c.send('{"id":1,"command":"show stats"}\n');
+      expect(await until(() => c.closed)).toBe(true);
+      expect(c.lines).toEqual([refusal]);
+    }
+    // Through the client API: the pending request fails with the server's reason.
+    const client = await ControlClient.connect(server.path);
+    await expect(client.request('show paths')).rejects.toMatchObject({
+      name: 'ControlDroppedError',
+      kind: 'refused',
+      message: 'dropped by the daemon: too many clients: 3 connected, the cap is 3',
+    });
+    expect(client.isClosed).toBe(true);
+    const elapsedS = (performance.now() - t0) / 1000;
+    expect(server.stats()).toMatchObject({ clients: 3, watchers: 2, droppedClients: { refused: REFUSED + 1 } });
+
+    // One line at once, then at most one a second, counting the rest: nothing is lost, little is said.
+    await new Promise((r) => setTimeout(r, 1200));
+    const lines = logs.filter(([l, m]) => l === 'warn' && m.includes('too many clients')).map(([, m]) => m);
+    expect(lines[0]).toBe('client refused: too many clients: 3 connected, the cap is 3');
+    const counted = lines.slice(1).map((m) => Number(/^(\d+) more like this in the last 1 s, the last: client refused: too many clients/.exec(m)?.[1]));
+    expect(1 + counted.reduce((a, b) => a + b, 0)).toBe(REFUSED + 1);
+    expect(lines.length).toBeLessThanOrEqual(Math.ceil(elapsedS) + 2);
+    release();
+    expect(await busy.next(1)).toEqual([{ id: 1, ok: true, result: null }]);
+  });
+
+  it('watchers have a cap of their own (default: half the clients), so commands always keep room', async () => {
+    const server = await start({ maxClients: 4 });
+    expect(server.stats().limits).toEqual({ clients: 4, watchers: 2, idleTimeoutMs: 60_000 });
+    const ws = [await Raw.connect(server.path), await Raw.connect(server.path), await Raw.connect(server.path)];
+    expect(await ws[0]!.ask('{"id":1,"command":"watch"}')).toMatchObject({ result: 'watching' });
+    expect(await ws[1]!.ask('{"id":1,"command":"watch"}')).toMatchObject({ result: 'watching' });
+    expect(await ws[2]!.ask('{"id":1,"command":"watch"}')).toEqual({ id: 1, ok: false, error: 'too many watchers: 2 watching, the cap is 2' });
+    // Refused a watch, it is still an ordinary client.
+    expect(await ws[2]!.ask('{"id":2,"command":"show paths"}')).toMatchObject({ id: 2, ok: true });
+    expect(server.stats()).toMatchObject({ clients: 3, watchers: 2, refusedWatches: 1 });
+    expect(() => new ControlServer({ path: sockPath(), handler, maxClients: 2, maxWatchers: 2 })).toThrow('maxWatchers must be an integer from 0 to maxClients - 1 (1), not 2');
+    expect(() => new ControlServer({ path: sockPath(), handler, maxClients: 0 })).toThrow('maxClients must be a positive integer, not 0');
+  });
+
+  it('a client with nothing in flight is closed after the idle timeout, told why; watchers and a client waiting for an answer stay', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const server = await start({
+      idleTimeoutMs: 150,
+      handler: async (req) => {
+        if (req.command === 'slow') await gate;
+        return 'ok';
+      },
+    });
+    const idle = await Raw.connect(server.path);
+    const watcher = await Raw.connect(server.path);
+    const waiting = await Raw.connect(server.path);
+    expect(await watcher.ask('{"command":"watch"}')).toMatchObject({ result: 'watching' });
+    waiting.send('{"id":7,"command":"slow"}\n');
+    expect(await until(() => idle.closed, 5000)).toBe(true);
+    expect(idle.lines).toHaveLength(1);
+    expect(idle.lines[0]).toMatchObject({ id: null, ok: false, dropped: 'idle' });
+    expect(String(idle.lines[0]!.error)).toMatch(/^idle for [\d.]+ s with no request in flight \(the limit is 0.2 s\)$/);
+    await new Promise((r) => setTimeout(r, 400)); // well past the timeout: the others are not idle
+    expect(watcher.closed || waiting.closed).toBe(false);
+    release();
+    expect(await waiting.next(1)).toEqual([{ id: 7, ok: true, result: 'ok' }]);
+    // Answered, it is idle now, and goes in its turn.
+    expect(await until(() => waiting.closed, 5000)).toBe(true);
+    expect(watcher.closed).toBe(false);
+    expect(server.stats().droppedClients.idle).toBe(2);
+  });
+
+  it('a watch dropped for a full queue: the watch() API reports the reason, not a bare EOF', async () => {
+    const server = await start({ maxQueue: { messages: 8 } });
+    const states: Array<[string, string | undefined]> = [];
+    const h = watch(server.path, () => {}, { onState: (s, err) => states.push([s, err?.message]) });
+    open.push({ close: () => h.stop() });
+    expect(await until(() => h.state === 'connected')).toBe(true);
+    // Faster than any reader: published in one go, the socket fills and the queue overflows.
+    const pad = 'x'.repeat(1000);
+    for (let i = 0; i < 2000 && server.stats().droppedClients['queue-full'] === 0; i++) server.publish({ i, pad });
+    expect(server.stats().droppedClients['queue-full']).toBe(1);
+    await expect(h.done).resolves.toBe('disconnected');
+    expect(states).toEqual([
+      ['connected', undefined],
+      ['disconnected', 'dropped by the daemon: outgoing queue over 8 messages (a reader that does not keep up)'],
+    ]);
+  });
+
+  it('the client cap is fitted under the open-file limit, with a warning naming the numbers', async () => {
+    const script = [
+      `const { ControlServer } = await import(${JSON.stringify(join(process.cwd(), 'dist/host/control/control-server.js'))});`,
+      `const s = new ControlServer({ path: ${JSON.stringify(sockPath())}, handler: () => null, log: (l, m) => console.log(l + ': ' + m) });`,
+      'await s.listen();',
+      'console.log(JSON.stringify(s.stats().limits));',
+      'await s.close();',
+    ].join('\n');
+    const run = (limit: number) => spawnSync('sh', ['-c', `ulimit -n ${limit} && exec "$0" --input-type=module -e "$1"`, process.execPath, script], { encoding: 'utf8', timeout: 20_000 });
+    const low = run(200);
+    expect(low.status, low.stderr).toBe(0);
+    const limits = JSON.parse(low.stdout.trim().split('\n').at(-1)!) as { clients: number; watchers: number };
+    // 200 fds, 64 kept back, some open already: well under 256, and under 200 - 64.
+    expect(limits.clients).toBeGreaterThan(50);
+    expect(limits.clients).toBeLessThan(200 - 64);
+    expect(limits.watchers).toBe(Math.floor(limits.clients / 2));
+    expect(low.stdout).toMatch(new RegExp(`^warn: control socket: client cap lowered from 256 to ${limits.clients}: the open-file limit is 200, \\d+ are open and 64 are kept for checkers, workers and logs$`, 'm'));
+    const high = run(20_000);
+    expect(high.status, high.stderr).toBe(0);
+    expect(JSON.parse(high.stdout.trim())).toEqual({ clients: 256, watchers: 128, idleTimeoutMs: 60_000 });
   });
 });

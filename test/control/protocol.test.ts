@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   LineReader,
+  encodeDropped,
   encodeError,
   encodeEvent,
   encodeRequest,
@@ -64,6 +65,12 @@ describe('control protocol: request lines', () => {
     expect(parseServerLine('{"id":null,"ok":false,"error":"e"}')).toEqual({ kind: 'error', id: null, error: 'e' });
     expect(parseServerLine('{"event":{"t":1}}')).toEqual({ kind: 'event', event: { t: 1 } });
     expect(parseServerLine('nonsense')).toBeNull();
+  });
+
+  it('the last line to a dropped client: an error with a null id, and the kind, told apart from an answer', () => {
+    const line = encodeDropped('idle', 'idle for 60 s\n');
+    expect(line).toBe('{"id":null,"ok":false,"dropped":"idle","error":"idle for 60 s\\\\u000a"}\n');
+    expect(parseServerLine(line.trimEnd())).toEqual({ kind: 'dropped', dropped: 'idle', error: 'idle for 60 s\\u000a' });
   });
 });
 

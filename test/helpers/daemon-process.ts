@@ -412,13 +412,16 @@ export interface RunResult {
   readonly signal: NodeJS.Signals | null;
   readonly stdout: string;
   readonly stderr: string;
+  /** The process's pid: what the daemon's log names as the peer of its connection. */
+  readonly pid: number | undefined;
 }
 
 function run(bin: string, args: readonly string[], timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       const e = err as (Error & { code?: unknown; signal?: NodeJS.Signals | null }) | null;
       resolve({
+        pid: child.pid,
         status: e === null ? 0 : typeof e.code === 'number' ? e.code : null,
         signal: e?.signal ?? null,
         stdout,

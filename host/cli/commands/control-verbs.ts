@@ -143,9 +143,36 @@ export async function controlCommand(argv: string[], out: Out): Promise<number> 
 }
 
 async function watchCommand(socket: string, reconnect: boolean, json: boolean, out: Out): Promise<number> {
-  const handle = watch(socket, (e) => out(json ? JSON.stringify(e) : describeEvent(e as Record<string, unknown>)), {
+  const say = (line: string): boolean => process.stderr.write(`pathcheck: watch${line}\n`);
+  // Human output: the snapshot as one line per path, `#N` the event it is as of (a gap: after).
+  const show = (e: Record<string, unknown>): void => {
+    if (e.type === 'snapshot' && Array.isArray(e.paths)) {
+      const asOf = { time: e.time, seq: e.through ?? '-', type: 'snapshot' };
+      if (e.paths.length === 0) out(describeEvent({ ...asOf, paths: 0 }));
+      for (const p of e.paths as Record<string, unknown>[]) out(describeEvent({ ...asOf, path: p.device, checker: p.checker, state: p.state, message: p.message }));
+    } else if (e.type === 'gap') {
+      const { after, ...rest } = e;
+      out(describeEvent({ ...rest, seq: after ?? '-' }));
+    } else {
+      out(describeEvent(e));
+    }
+  };
+  // Each new reason to retry is said once, at once; the backoff goes on quietly.
+  let retrying = '';
+  const handle = watch(socket, (e) => (json ? out(JSON.stringify(e)) : show(e as Record<string, unknown>)), {
     reconnect,
-    onState: (s, err) => process.stderr.write(`pathcheck: watch ${s}${err ? `: ${err.message}` : ''}\n`),
+    resync: true,
+    onState: (s, err, retry) => {
+      if (s !== 'retrying') {
+        retrying = err?.message ?? ''; // a retry for the reason just given goes without saying
+        say(` ${s}${err ? `: ${err.message}` : ''}`);
+        return;
+      }
+      const why = err instanceof ControlConnectError ? `daemon not reachable at ${socket} (${err.code ?? err.message})` : (err?.message ?? 'connection lost');
+      if (why === retrying) return;
+      retrying = why;
+      say(`: ${why}, retrying (next in ${retry!.delayMs / 1000} s, backing off to every ${retry!.maxDelayMs / 1000} s)`);
+    },
   });
   const stop = () => void handle.stop();
   process.once('SIGINT', stop);

@@ -53,10 +53,21 @@ function showStats(s: Row): string[] {
     ['releases pending', cell(s.releasesPending), ['releasesPending']],
     ['plugin output', `${cell(out.lines)} lines, ${cell(out.droppedBytes)} bytes dropped`, ['pluginOutput']],
     ['memory', `rss ${mib(mem.rss)}, heap ${mib(mem.heapUsed)}`, ['memory']],
+    ...(s.control === undefined ? [] : controlRows(s.control as Row)),
   ];
   const shown = new Set(known.flatMap(([, , keys]) => keys));
   const rows = [...known.map(([k, v]) => [k, v]), ...Object.entries(s).filter(([k]) => !shown.has(k)).map(([k, v]) => [cell(k), cell(v)])];
   return formatTable(['COUNTER', 'VALUE'], rows);
+}
+
+/** The control socket's own counters: who is connected, the caps in force, and whom it dropped. */
+function controlRows(c: Row): [string, string, readonly string[]][] {
+  const limits = (c.limits ?? {}) as Row;
+  const dropped = Object.entries((c.droppedClients ?? {}) as Record<string, unknown>).filter(([, n]) => n !== 0);
+  return [
+    ['control clients', `${cell(c.clients)} connected (${cell(c.watchers)} watching), cap ${cell(limits.clients)} (${cell(limits.watchers)} watching)`, ['control']],
+    ['control drops', dropped.length === 0 ? 'none' : dropped.map(([k, n]) => `${cell(k)} ${cell(n)}`).join(', '), []],
+  ];
 }
 
 /** What a mutation did, after `ok`: nothing when the command says it all. */
