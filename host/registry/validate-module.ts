@@ -41,6 +41,11 @@ const SIGNATURES: Record<string, string> = {
   pc_mp_init: ONE_ARG,
 };
 const WASI_MODULE = 'wasi_snapshot_preview1';
+
+/** Text from the module (import names, the compiler's complaint) in a one-line message: control characters escaped. */
+function shown(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
 const SUPPORTED = new Set<string>(SUPPORTED_WASI);
 
 export interface ValidatedModule {
@@ -70,22 +75,22 @@ export async function validateModule(bytes: Uint8Array<ArrayBuffer>, origin: str
   try {
     module = await WebAssembly.compile(bytes);
   } catch (e) {
-    throw new LoadError('invalid-module', `${origin}: invalid WebAssembly module: ${(e as Error).message.replace(/^WebAssembly\.compile\(\): /, '')}`);
+    throw new LoadError('invalid-module', `${origin}: invalid WebAssembly module: ${shown((e as Error).message.replace(/^WebAssembly\.compile\(\): /, ''))}`);
   }
   let facts: ModuleFacts;
   try {
     facts = moduleFacts(bytes);
   } catch (e) {
-    throw new LoadError('invalid-module', `${origin}: an encoding the host does not read: ${(e as Error).message}`);
+    throw new LoadError('invalid-module', `${origin}: an encoding the host does not read: ${shown((e as Error).message)}`);
   }
 
   for (const imp of WebAssembly.Module.imports(module)) {
     if (imp.kind === 'memory' && imp.module === 'env' && imp.name === 'memory') continue;
     if (imp.module === WASI_MODULE && imp.kind === 'function') {
       if (SUPPORTED.has(imp.name)) continue;
-      throw new LoadError('import', `${origin}: imports ${WASI_MODULE}.${imp.name}, which the pathcheck WASI subset does not provide`);
+      throw new LoadError('import', `${origin}: imports ${WASI_MODULE}.${shown(imp.name)}, which the pathcheck WASI subset does not provide`);
     }
-    throw new LoadError('import', `${origin}: imports ${imp.module}.${imp.name} (${imp.kind}); a checker may import only env.memory and ${WASI_MODULE} functions`);
+    throw new LoadError('import', `${origin}: imports ${shown(imp.module)}.${shown(imp.name)} (${imp.kind}); a checker may import only env.memory and ${WASI_MODULE} functions`);
   }
   if (facts.definedMemories > 0) {
     throw new LoadError('own-memory', `${origin}: defines its own memory; a checker must import the host's shared env.memory`);

@@ -6,7 +6,7 @@ import { nameProblem, NAMESPACE_DIR } from './device-namespace.js';
 import { Errno } from './errno.js';
 import { FdTable, PREOPEN_FD, type FdEntry } from './fd-table.js';
 import type { GuestMemory } from './guest-memory.js';
-import { gather, IOV_MAX, iovecTotal, scatter } from './iovec.js';
+import { IOV_MAX, IovecList } from './iovec.js';
 import { OutputLimiter, OUTPUT_BURST, type OutputStream } from './output-limit.js';
 import { ProcExit } from './proc-exit.js';
 import { SG_MAX_FRAME } from './sg-channel.js';
@@ -59,8 +59,8 @@ export class WasiShim {
   /** The pool job the current plugin call runs for: recorded as the owner of a command it submits. */
   owner = 0;
   private readonly dirName = Buffer.from(NAMESPACE_DIR);
-  /** Total length of the iovecs ioEntry() last validated (a field, so the check allocates nothing). */
-  private ioTotal = 0;
+  /** The iovecs ioEntry() last validated, copied out of guest memory (a field, so the check allocates nothing). */
+  private readonly iovecs = new IovecList();
   /** Where a stdio write's admitted prefix is copied: never more than the limiter's burst. */
   private readonly outputBuffer = new Uint8Array(OUTPUT_BURST);
 
@@ -153,15 +153,14 @@ export class WasiShim {
 
   /**
    * What fd_read, fd_write and fd_pread check first: the fd, the iovecs and the out pointer, and that
-   * the fd is not the directory. Returns an errno, or the entry (the iovecs' total is in ioTotal).
+   * the fd is not the directory. Returns an errno, or the entry (the iovecs, copied, are in `iovecs`).
    * More than IOV_MAX iovecs is EINVAL, as Linux's readv/writev: it bounds the walk over them.
    */
   private ioEntry(fd: number, iovs: number, count: number, out: number): Exclude<FdEntry, { kind: 'dir' }> | number {
     const entry = this.fds.get(fd);
     if (entry === undefined) return Errno.BADF;
     if (count >>> 0 > IOV_MAX) return Errno.INVAL;
-    this.ioTotal = iovecTotal(this.mem, iovs, count);
-    if (this.ioTotal < 0 || !this.mem.inBounds(out, 4)) return Errno.FAULT;
+    if (!this.iovecs.load(this.mem, iovs, count) || !this.mem.inBounds(out, 4)) return Errno.FAULT;
     if (entry.kind === 'dir') return Errno.ISDIR;
     return entry;
   }
@@ -169,7 +168,7 @@ export class WasiShim {
   private fdRead(fd: number, iovs: number, count: number, out: number): number {
     const entry = this.ioEntry(fd, iovs, count, out);
     if (typeof entry === 'number') return entry;
-    const capacity = this.ioTotal;
+    const capacity = this.iovecs.total;
     if (entry.kind === 'stdio') {
       if (entry.fd !== 0) return Errno.BADF;
       this.mem.setU32(out, 0);
@@ -177,19 +176,19 @@ export class WasiShim {
     }
     const result = entry.channel.read(capacity, this.owner);
     if (result.errno !== Errno.SUCCESS) return result.errno;
-    this.mem.setU32(out, scatter(this.mem, iovs, count, entry.channel.replyBytes(result.length)));
+    this.mem.setU32(out, this.iovecs.scatter(this.mem, entry.channel.replyBytes(result.length)));
     return Errno.SUCCESS;
   }
 
   private fdWrite(fd: number, iovs: number, count: number, out: number): number {
     const entry = this.ioEntry(fd, iovs, count, out);
     if (typeof entry === 'number') return entry;
-    const length = this.ioTotal;
-    if (entry.kind === 'stdio') return this.writeStdio(entry, iovs, count, length, out);
+    const length = this.iovecs.total;
+    if (entry.kind === 'stdio') return this.writeStdio(entry, length, out);
     // A busy device refuses before the frame is judged or copied, as Linux's sg_write does.
     if (entry.channel.busy) return Errno.BUSY;
     if (length > SG_MAX_FRAME) return Errno.INVAL;
-    gather(this.mem, iovs, count, entry.channel.requestBuffer(length));
+    this.iovecs.gather(this.mem, entry.channel.requestBuffer(length));
     const errno = entry.channel.submit(length, this.owner);
     if (errno !== Errno.SUCCESS) return errno;
     this.mem.setU32(out, length);
@@ -201,11 +200,11 @@ export class WasiShim {
    * and reports the whole length written: output past the caps is dropped, not refused, so a plugin
    * has no reason to retry it.
    */
-  private writeStdio(entry: Extract<FdEntry, { kind: 'stdio' }>, iovs: number, count: number, length: number, out: number): number {
+  private writeStdio(entry: Extract<FdEntry, { kind: 'stdio' }>, length: number, out: number): number {
     if (entry.fd === 0) return Errno.BADF;
     const stream = entry.fd === 1 ? 'stdout' : 'stderr';
     const prefix = this.outputBuffer.subarray(0, this.output.allowance(length));
-    gather(this.mem, iovs, count, prefix);
+    this.iovecs.gather(this.mem, prefix);
     const passed = this.output.pass(stream, prefix, length);
     if (passed !== null) this.log(stream, passed.text, passed.dropped);
     this.mem.setU32(out, length);
@@ -235,7 +234,7 @@ export class WasiShim {
   private fdPread(fd: number, iovs: number, count: number, offset: bigint, out: number): number {
     const entry = this.ioEntry(fd, iovs, count, out);
     if (typeof entry === 'number') return entry;
-    const length = this.ioTotal;
+    const length = this.iovecs.total;
     if (entry.kind === 'stdio') return Errno.SPIPE;
     if (offset < 0n || offset > BigInt(Number.MAX_SAFE_INTEGER)) return Errno.INVAL;
     const at = Number(offset);
@@ -252,7 +251,7 @@ export class WasiShim {
     }
     if (io.state !== IoState.COMPLETE) return Errno.AGAIN;
     const errno = io.errno;
-    if (errno === Errno.SUCCESS) this.mem.setU32(out, scatter(this.mem, iovs, count, io.data));
+    if (errno === Errno.SUCCESS) this.mem.setU32(out, this.iovecs.scatter(this.mem, io.data));
     io.release();
     return errno;
   }

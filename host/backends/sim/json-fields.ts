@@ -9,6 +9,16 @@ export function object(v: unknown, path: string): JsonObject {
   return v as JsonObject;
 }
 
+/** The path of member `key` of the object at `path` (`$.scenarios.flap`): a key from the document never breaks the line. */
+export function member(path: string, key: string): string {
+  return `${path}.${shown(key)}`;
+}
+
+/** A document's text in a message: control characters (line breaks too) shown escaped. */
+export function shown(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** A present key's value. */
 export function field(o: JsonObject, path: string, key: string): unknown {
   if (!(key in o)) throw new Error(`${path}: missing '${key}'`);
@@ -18,7 +28,7 @@ export function field(o: JsonObject, path: string, key: string): unknown {
 /** Unknown keys are errors: a misspelt optional key would otherwise be silently ignored. */
 export function onlyKeys(o: JsonObject, path: string, allowed: readonly string[]): void {
   for (const key of Object.keys(o)) {
-    if (!allowed.includes(key)) throw new Error(`${path}.${key}: unknown key (allowed: ${allowed.join(', ')})`);
+    if (!allowed.includes(key)) throw new Error(`${member(path, key)}: unknown key (allowed: ${allowed.join(', ')})`);
   }
 }
 

@@ -2,7 +2,7 @@
  * The scenario file format (scenarios.json, described in its own `about`): compiled types and validation.
  * Shared with the Python rig, so everything is checked here rather than trusted.
  */
-import { boolean, field, hexByte, integer, list, object, onlyKeys, string } from './json-fields.js';
+import { boolean, field, hexByte, integer, list, member, object, onlyKeys, shown, string } from './json-fields.js';
 import { SENSE_FORMATS, type SenseData } from './sense-bytes.js';
 
 /** Every integer a device keeps lives in an Int32Array cell of its shared state. */
@@ -97,7 +97,7 @@ export function compileScenarioFile(doc: unknown): ScenarioFile {
   const entries = Object.entries(object(field(o, '$', 'scenarios'), '$.scenarios'));
   if (entries.length === 0) throw new Error('$.scenarios: must name at least one scenario');
   const scenarios = entries.map(([name, v], index) => {
-    const path = `$.scenarios.${name}`;
+    const path = member('$.scenarios', name);
     if (!NAME.test(name)) throw new Error(`${path}: a scenario name must match ${NAME}`);
     return compileScenario(name, index, v, path, tables, codes, deviceParams);
   });
@@ -110,7 +110,7 @@ function compileNames(v: unknown): Tables {
   const table = (key: string, max: number): Names => {
     const path = `$.names.${key}`;
     const entries = Object.entries(object(field(o, '$.names', key), path));
-    return new Map(entries.map(([name, n]) => [name, integer(n, `${path}.${name}`, 0, max)]));
+    return new Map(entries.map(([name, n]) => [name, integer(n, member(path, name), 0, max)]));
   };
   return { status: table('status', 0xff), hostStatus: table('hostStatus', 0xff), senseKey: table('senseKey', 0x0f), errno: table('errno', 0xffff) };
 }
@@ -124,7 +124,7 @@ function required(table: Names, key: string, name: string): number {
 function named(table: Names, v: unknown, path: string): number {
   const name = string(v, path);
   const n = table.get(name);
-  if (n === undefined) throw new Error(`${path}: unknown name '${name}' (known: ${[...table.keys()].join(', ')})`);
+  if (n === undefined) throw new Error(`${path}: unknown name '${shown(name)}' (known: ${[...table.keys()].map(shown).join(', ')})`);
   return n;
 }
 
@@ -148,7 +148,7 @@ function compileParam(name: string, v: unknown, path: string, allowFixed: boolea
       onlyKeys(o, path, [...common, 'choices', 'default']);
       const choices = list(field(o, path, 'choices'), `${path}.choices`, 1).map((c, i) => string(c, `${path}.choices[${i}]`));
       const def = string(field(o, path, 'default'), `${path}.default`);
-      if (!choices.includes(def)) throw new Error(`${path}.default: must be one of ${choices.join(', ')}`);
+      if (!choices.includes(def)) throw new Error(`${path}.default: must be one of ${choices.map(shown).join(', ')}`);
       return { type, name, description, fixed, choices, default: def };
     }
     default:
@@ -161,7 +161,7 @@ function compileDeviceParams(v: unknown): ScenarioFile['deviceParams'] {
   const path = '$.deviceParams';
   const o = object(v, path);
   onlyKeys(o, path, ['id', 'sense', 'blocks']);
-  const get = (name: string): ParamSpec => compileParam(name, field(o, path, name), `${path}.${name}`, true);
+  const get = (name: string): ParamSpec => compileParam(name, field(o, path, name), member(path, name), true);
   const id = get('id');
   const sense = get('sense');
   const blocks = get('blocks');
@@ -194,8 +194,8 @@ function compileScenario(
   onlyKeys(o, path, ['description', 'params', 'program']);
   const description = string(field(o, path, 'description'), `${path}.description`);
   const params = Object.entries(object(field(o, path, 'params'), `${path}.params`)).map(([p, pv]) => {
-    const ppath = `${path}.params.${p}`;
-    if (p in deviceParams) throw new Error(`${ppath}: '${p}' is a device parameter`);
+    const ppath = member(`${path}.params`, p);
+    if (Object.hasOwn(deviceParams, p)) throw new Error(`${ppath}: '${p}' is a device parameter`);
     const spec = compileParam(p, pv, ppath, false);
     if (spec.type !== 'integer') throw new Error(`${ppath}.type: scenario parameters must be integers`);
     return spec;
@@ -204,7 +204,7 @@ function compileScenario(
   const scope: ProgramScope = { tables, codes, params, used: new Set() };
   const program = compileProgram(field(o, path, 'program'), `${path}.program`, scope);
   const unused = params.find((p) => !scope.used.has(p.name));
-  if (unused) throw new Error(`${path}.params.${unused.name}: declared but never used by the program`);
+  if (unused) throw new Error(`${member(`${path}.params`, unused.name)}: declared but never used by the program`);
   return { name, index, description, params, program };
 }
 
@@ -270,8 +270,8 @@ function quantity(v: unknown, path: string, min: number, scope: ProgramScope): Q
   onlyKeys(o, path, ['param']);
   const name = string(field(o, path, 'param'), `${path}.param`);
   const slot = scope.params.findIndex((p) => p.name === name);
-  if (slot < 0) throw new Error(`${path}.param: '${name}' is not a parameter of this scenario`);
-  if (scope.params[slot]!.min < min) throw new Error(`${path}.param: '${name}' must have min >= ${min} here`);
+  if (slot < 0) throw new Error(`${path}.param: '${shown(name)}' is not a parameter of this scenario`);
+  if (scope.params[slot]!.min < min) throw new Error(`${path}.param: '${shown(name)}' must have min >= ${min} here`);
   scope.used.add(name);
   return { slot };
 }

@@ -41,9 +41,10 @@ export function lexConf(text: string, file: string): ConfToken[] {
     } else if (c === '"') {
       let value = '';
       let j = i + 1;
+      // Once per string, not per doubled quote: a long line of `""` must not cost quadratic time.
+      const eol = text.indexOf('\n', j);
       for (;;) {
         const end = text.indexOf('"', j);
-        const eol = text.indexOf('\n', j);
         if (end < 0 || (eol >= 0 && eol < end)) {
           throw new ConfigError(file, line, 'unterminated string: a quoted value must end on the line it starts on');
         }

@@ -18,7 +18,8 @@ export interface JsonMember {
 }
 
 const MAX_DEPTH = 64;
-const STRING = /"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+/** What may follow a backslash in a string. */
+const ESCAPE = /["\\/bfnrt]|u[0-9a-fA-F]{4}/y;
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 const WORD = /[A-Za-z0-9_.+-]+|[^]/y;
 
@@ -41,12 +42,26 @@ export function readJson(text: string, file: string): JsonNode {
       else if (c !== ' ' && c !== '\t' && c !== '\r') break;
     }
   };
+  /**
+   * A string, scanned by hand: a backtracking regular expression over it overflows the stack on a long
+   * string of escapes (a RangeError from a multi-megabyte config instead of a ConfigError).
+   */
   const string = (): string => {
-    STRING.lastIndex = i;
-    const m = STRING.exec(text);
-    if (m === null) return fail('bad string: unterminated, or a raw control character or a bad escape in it');
-    i = STRING.lastIndex;
-    return JSON.parse(m[0]) as string;
+    const start = i;
+    for (let j = i + 1; j < text.length; j++) {
+      const c = text.charCodeAt(j);
+      if (c === 0x22) {
+        i = j + 1;
+        return JSON.parse(text.slice(start, i)) as string;
+      }
+      if (c < 0x20) break;
+      if (c === 0x5c) {
+        ESCAPE.lastIndex = j + 1;
+        if (!ESCAPE.test(text)) break;
+        j = ESCAPE.lastIndex - 1;
+      }
+    }
+    return fail('bad string: unterminated, or a raw control character or a bad escape in it');
   };
 
   const value = (depth: number): JsonNode => {
