@@ -106,13 +106,15 @@ class WasiShim:
         return b''.join(parts)
 
     def _scatter(self, iovs: int, count: int, data: bytes) -> int:
+        # The iovecs are read once, before any byte is written (as Linux readv): data landing on the
+        # iovec array itself must not redirect the rest of the copy.
+        vecs = [(self.mem.u32(iovs + i * IOVEC_SIZE), self.mem.u32(iovs + i * IOVEC_SIZE + 4)) for i in range(count)]
         off = 0
-        for i in range(count):
+        for buf, length in vecs:
             if off >= len(data):
                 break
-            at = iovs + i * IOVEC_SIZE
-            n = min(self.mem.u32(at + 4), len(data) - off)
-            self.mem.write(self.mem.u32(at), data[off:off + n])
+            n = min(length, len(data) - off)
+            self.mem.write(buf, data[off:off + n])
             off += n
         return off
 
