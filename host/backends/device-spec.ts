@@ -1,4 +1,5 @@
 import type { Device, DeviceShare } from './device.js';
+import { IscsiDevice } from './iscsi/iscsi-device.js';
 import { SimDevice } from './sim/sim-device.js';
 
 /** A device spec that names no known backend or that its backend refuses. */
@@ -13,6 +14,7 @@ interface Backend {
 
 const BACKENDS: Record<string, Backend> = {
   sim: { open: (spec) => SimDevice.fromSpec(spec), attach: (s) => SimDevice.fromShared(s) },
+  iscsi: { open: (spec) => IscsiDevice.fromSpec(spec), attach: (s) => IscsiDevice.fromShared(s) },
 };
 
 /** C0, DEL, C1 and the Unicode line separators: what could drive a terminal or forge a log line. */

@@ -51,4 +51,6 @@ export interface Device {
   start(done: () => void): void;
   /** How a host worker thread attaches to this same device (see attachDevice). */
   share(): DeviceShare;
+  /** On the thread that opened it, once no path uses it: release what it holds (an iSCSI session reference). */
+  close(): void;
 }

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { isAbsolute, join } from 'node:path';
 import { openDevice } from '../backends/device-spec.js';
 import type { Device } from '../backends/device.js';
+import { iscsiSessions } from '../backends/iscsi/iscsi-sessions.js';
 import { SimDevice } from '../backends/sim/sim-device.js';
 import { CheckHost } from '../registry/check-host.js';
 import { readModule } from '../registry/read-module.js';
@@ -182,9 +183,16 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     } catch (e) {
       throw new DaemonCommandError((e as Error).message);
     }
-    await this.ensureChecker(name);
-    if (this.paths.has(spec)) throw new DaemonCommandError(`path ${spec} already exists`);
-    const checker = await this.bind(name, device);
+    let checker: Checker;
+    try {
+      await this.ensureChecker(name);
+      if (this.paths.has(spec)) throw new DaemonCommandError(`path ${spec} already exists`);
+      checker = await this.bind(name, device);
+    } catch (e) {
+      // pc_init may have used the device (an iSCSI session taken): a path that never was lets it go.
+      device.close();
+      throw e;
+    }
     this.paths.set(spec, { spec, device, checkerName: name, checker, draining: null, fromConfig });
     this.scheduler.add(spec);
     // Config paths are counted in the start-up and reconfigure notices; one a client added is said here.
@@ -199,6 +207,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     this.scheduler.remove(spec);
     this.paths.delete(spec);
     this.host.registry.unbind(p.checker);
+    p.device.close();
     if (!p.fromConfig) this.opts.log.notice(`path ${spec} removed`);
     this.publish({ type: 'path-removed', path: spec });
   }
@@ -245,7 +254,8 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     const reloaded: string[] = [];
     try {
       for (const spec of wanted.keys()) {
-        if (!this.paths.has(spec)) openDevice(spec);
+        // A spec is checked by opening it; opening connects nothing, and the device is let go at once.
+        if (!this.paths.has(spec)) openDevice(spec).close();
       }
       for (const name of names) if (await this.ensureChecker(name, 'changed')) reloaded.push(name);
     } catch (e) {
@@ -454,6 +464,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     this.stopping ??= (async () => {
       this.scheduler.stop();
       const { abandoned } = await this.host.close();
+      await iscsiSessions.closeAll();
       if (this.running) {
         this.publish({ type: 'shutdown', abandoned });
         this.opts.log.notice(`pathcheckd stopped; ${abandoned} checks abandoned`);

@@ -66,6 +66,8 @@ export class FakeDevice implements Device {
     throw new Error('FakeDevice cannot be shared with another thread');
   }
 
+  close(): void {}
+
   /** Queue answers for the next submissions. */
   answer(...answers: Array<Completion | typeof LATER>): this {
     this.queue.push(...answers);

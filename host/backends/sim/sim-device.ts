@@ -120,6 +120,9 @@ export class SimDevice implements Device {
     return { spec: this.spec, shared: this.state.shared, io: this.io.shared };
   }
 
+  /** A simulated disk holds nothing outside its shared memory. */
+  close(): void {}
+
   get scenarioName(): string {
     this.state.read(this.snapshot, this.params);
     return SCENARIOS[this.snapshot.scenario]!.name;

@@ -61,6 +61,8 @@ export async function checkCommand(args: string[], out: (line: string) => void, 
     if (!checker.running) await freed(cls, timeoutMs);
   } finally {
     await host.close();
+    // An iSCSI device logs its session out: nothing of it keeps the process alive.
+    device.close();
   }
   const ms = Math.round(res.ms * 1000) / 1000;
   if (values.json) {

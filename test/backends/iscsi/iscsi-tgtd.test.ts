@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ScsiOutcome } from '../../../host/backends/device.js';
+import { HostByte } from '../../../host/backends/host-byte.js';
+import { IscsiSession } from '../../../host/backends/iscsi/iscsi-session.js';
+import { INITIATOR_NAME } from '../../../host/backends/iscsi/iscsi-sessions.js';
+import { DaemonProcess, runPathcheck, stopAllDaemons, waitUntil } from '../../helpers/daemon-process.js';
+import { stopAllTgtds, Tgtd, type TargetSpec } from '../../helpers/tgtd.js';
+
+// The iSCSI backend against a real target (issue 12): Debian's tgtd on 127.0.0.1, the unchanged tur.wasm.
+
+afterEach(async () => {
+  await stopAllDaemons();
+  await stopAllTgtds();
+});
+
+const IQN = 'iqn.2026-12.io.pathcheck:tgtd-test';
+const TARGET: TargetSpec = { iqn: IQN, luns: [{ lun: 1, sizeMiB: 8 }, { lun: 2, sizeMiB: 8 }] };
+const TUR = Uint8Array.of(0, 0, 0, 0, 0, 0);
+const INQUIRY = Uint8Array.of(0x12, 0, 0, 0, 96, 0);
+
+/** The first command of a new tgtd session gets UNIT ATTENTION 29/00 (power on or reset); the sense key is byte 2 of fixed-format sense. */
+const senseKey = (o: ScsiOutcome) => (o.sense.length > 2 ? o.sense[2]! & 0x0f : -1);
+
+function run(session: IscsiSession, lun: number, cdb: Uint8Array, dataInLength = 0): Promise<ScsiOutcome> {
+  return new Promise((done) => session.submit({ lun, cdb, dataInLength, done }));
+}
+
+async function check(url: string): Promise<{ state: string; message: string; status: number | null }> {
+  const r = await runPathcheck(['check', url, '--json', '--timeout', '5000'], 20_000);
+  expect(r.stderr).toBe('');
+  return { ...(JSON.parse(r.stdout) as { state: string; message: string }), status: r.status };
+}
+
+describe('pathcheck check iscsi:// against tgtd', () => {
+  it('healthy LUN up; missing LUN disconnected; offline LUN down; unknown target and closed port down; each run exits', async () => {
+    const t = await Tgtd.start({ targets: [TARGET] });
+    expect(await check(t.url(1, 1))).toMatchObject({ state: 'up', message: 'tur checker reports path is up', status: 0 });
+    // tgtd: ILLEGAL REQUEST 25/00 for a LUN it does not have; multipath-tools' tur: "no access to this device".
+    expect(await check(t.url(1, 7))).toMatchObject({ state: 'disconnected', status: 1 });
+    // tgtd: NOT READY 04/01 for a LUN taken offline; tur: down (only 04/0b is ghost).
+    await t.lunOffline(1, 2);
+    expect(await check(t.url(1, 2))).toMatchObject({ state: 'down', status: 1 });
+    // Login refused (class 2 detail 3, not found): DID_NO_CONNECT, down.
+    expect(await check(t.url(1, 1).replace(IQN, `${IQN}-nosuch`))).toMatchObject({ state: 'down', status: 1 });
+    const port = t.portalPort;
+    await t.stop();
+    expect(await check(`iscsi://127.0.0.1:${port}/${IQN}/1`)).toMatchObject({ state: 'down', status: 1 });
+  });
+});
+
+describe('one session per target', () => {
+  it('64 commands outstanding at once on two LUNs, each under its own task tag, all answered; INQUIRY data comes back', async () => {
+    const t = await Tgtd.start({ targets: [TARGET] });
+    const session = new IscsiSession({ host: '127.0.0.1', port: t.portalPort, target: IQN }, { initiatorName: INITIATOR_NAME });
+    try {
+      const first = await run(session, 1, TUR);
+      expect([first.status, first.hostStatus]).toEqual([first.status === 0 ? 0 : 2, HostByte.OK]);
+      if (first.status !== 0) expect(senseKey(first)).toBe(6);
+      const all = await Promise.all(Array.from({ length: 64 }, (_, i) => run(session, 1 + (i % 2), TUR)));
+      // LUN 2's first command may carry its own unit attention; after that every one is GOOD.
+      expect(all.filter((o) => o.status !== 0 && senseKey(o) !== 6)).toEqual([]);
+      expect(all.filter((o) => o.status === 0).length).toBeGreaterThanOrEqual(63);
+      expect(session.load).toMatchObject({ outstanding: 0, waiting: 0, state: 'ready' });
+      const inq = await run(session, 1, INQUIRY, 96);
+      expect(inq.status).toBe(0);
+      expect(new TextDecoder().decode(inq.dataIn.subarray(8, 16)).trim()).toBe('IET');
+      const conns = await t.admin(['--op', 'show', '--mode', 'conn', '--tid', '1']);
+      expect(conns.match(/^Session: /gm)?.length).toBe(1);
+    } finally {
+      await session.close();
+    }
+    expect(session.load.state).toBe('closed');
+  });
+
+  it('connection loss completes every outstanding command (transport disrupted); a command in the backoff gets DID_NO_CONNECT at once; the next one after reconnects', async () => {
+    const t = await Tgtd.start({ targets: [TARGET] });
+    const session = new IscsiSession({ host: '127.0.0.1', port: t.portalPort, target: IQN }, { initiatorName: INITIATOR_NAME, backoffMs: 300, maxBackoffMs: 300 });
+    try {
+      await run(session, 1, TUR);
+      await t.freeze();
+      const stuck = Array.from({ length: 8 }, () => run(session, 1, TUR));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(session.load.outstanding).toBe(8);
+      await t.kill();
+      const lost = await Promise.all(stuck);
+      expect(lost.map((o) => o.hostStatus)).toEqual(Array(8).fill(HostByte.TRANSPORT_DISRUPTED));
+      expect((await run(session, 1, TUR)).hostStatus).toBe(HostByte.NO_CONNECT);
+      await t.restart();
+      const back = await waitUntil('a command answered after the restart', async () => {
+        const o = await run(session, 1, TUR);
+        return o.hostStatus === HostByte.OK ? o : null;
+      }, 10_000, 350);
+      expect(back.hostStatus).toBe(HostByte.OK);
+    } finally {
+      await session.close();
+    }
+  });
+});
+
+describe('the daemon with iSCSI paths', () => {
+  it('checks iSCSI paths from its config next to sim paths; a target killed and restarted comes back up without a daemon restart', async () => {
+    const t = await Tgtd.start({ targets: [TARGET] });
+    const d = await DaemonProcess.start({ config: { pollingInterval: 1, checkerTimeout: 2, paths: [t.url(1, 1), t.url(1, 2), 'sim:ok?id=a'] } });
+    const states = async () => Object.fromEntries((await d.paths()).map((p) => [p.device, p.state]));
+    const allUp = { [t.url(1, 1)]: 'up', [t.url(1, 2)]: 'up', 'sim:ok?id=a': 'up' };
+    await waitUntil('every path up', async () => JSON.stringify(await states()) === JSON.stringify(allUp), 15_000);
+    const conns = await t.admin(['--op', 'show', '--mode', 'conn', '--tid', '1']);
+    expect(conns.match(/^Session: /gm)?.length).toBe(1);
+    await t.kill();
+    await waitUntil('iSCSI paths down', async () => {
+      const s = await states();
+      return s[t.url(1, 1)] === 'down' && s[t.url(1, 2)] === 'down';
+    }, 20_000);
+    expect((await states())['sim:ok?id=a']).toBe('up');
+    await t.restart();
+    await waitUntil('every path up again', async () => JSON.stringify(await states()) === JSON.stringify(allUp), 30_000);
+  });
+});
