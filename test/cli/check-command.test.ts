@@ -67,8 +67,8 @@ describe('pathcheck check', () => {
   });
 
   it('bad input: one line naming the problem, exit 2', () => {
-    oneLineError(runCli(['check', 'floppy:a']), "unknown device scheme 'floppy' in 'floppy:a' (known: sim)");
-    oneLineError(runCli(['check', 'nodevice']), "device spec 'nodevice' has no scheme (expected <scheme>:..., schemes: sim)");
+    oneLineError(runCli(['check', 'floppy:a']), "unknown device scheme 'floppy' in 'floppy:a' (known: sim, iscsi)");
+    oneLineError(runCli(['check', 'nodevice']), "device spec 'nodevice' has no scheme (expected <scheme>:..., schemes: sim, iscsi)");
     expect(runCli(['check', 'sim:stanby']).stderr).toMatch(/^pathcheck: unknown sim scenario 'stanby' \(known: .*standby.*\)\n$/);
     oneLineError(runCli(['check', 'sim:ok', '--checker', '/nonexistent/x.wasm']), 'cannot read checker module /nonexistent/x.wasm: no such file');
     // A file that never ends is read to the cap and one byte past it, no further.

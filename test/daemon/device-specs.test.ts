@@ -27,7 +27,10 @@ describe('device specs with control characters', () => {
       expect(err.message, what).toBe(`device spec has a control character (${where}); a spec is printable text`);
     }
     expect((await d.paths()).map((p) => p.device)).toEqual(['sim:ok?id=a']);
-    expect(d.stderr.some((l) => l.includes('FAKE') || l.includes('\u001b'))).toBe(false);
+    // The attempt is logged (who tried what, at notice), escaped: no raw control character, no forged line.
+    expect(d.stderr.filter((l) => /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(l))).toEqual([]);
+    expect(d.stderr.filter((l) => l.startsWith('2026-12-01T20:58:00.000Z'))).toEqual([]);
+    expect(d.stderr).toContainEqual(expect.stringMatching(/: add path spec=sim:ok\?id=x\\u000a2026-12-01T20:58:00\.000Z notice FAKE: pathcheckd stopped$/));
   });
 
   it('pathcheck check refuses them too (exit 2, one line), and a spec over 1,024 characters', () => {
