@@ -4,7 +4,7 @@ import { HostByte } from '../../../host/backends/host-byte.js';
 import { IscsiSession } from '../../../host/backends/iscsi/iscsi-session.js';
 import { INITIATOR_NAME } from '../../../host/backends/iscsi/iscsi-sessions.js';
 import { DaemonProcess, runPathcheck, stopAllDaemons, waitUntil } from '../../helpers/daemon-process.js';
-import { stopAllTgtds, Tgtd, type TargetSpec } from '../../helpers/tgtd.js';
+import { runTool, stopAllTgtds, Tgtd, type TargetSpec } from '../../helpers/tgtd.js';
 
 // The iSCSI backend against a real target (issue 12): Debian's tgtd on 127.0.0.1, the unchanged tur.wasm.
 
@@ -91,6 +91,36 @@ describe('one session per target', () => {
         return o.hostStatus === HostByte.OK ? o : null;
       }, 10_000, 350);
       expect(back.hostStatus).toBe(HostByte.OK);
+    } finally {
+      await session.close();
+    }
+  });
+});
+
+describe('what the initiator reads agrees with libiscsi (a real peer)', () => {
+  it('INQUIRY vendor, product, revision and READ CAPACITY(16) last LBA and block size match iscsi-inq and iscsi-readcapacity16', async () => {
+    const t = await Tgtd.start({ targets: [{ iqn: IQN, luns: [{ lun: 1, sizeMiB: 24, vendor: 'PCHKVEND', product: 'CROSS-CHECK-LUN' }] }] });
+    const session = new IscsiSession({ host: '127.0.0.1', port: t.portalPort, target: IQN }, { initiatorName: INITIATOR_NAME });
+    try {
+      await run(session, 1, TUR);
+      const inq = await run(session, 1, INQUIRY, 96);
+      const cap = await run(session, 1, Uint8Array.of(0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0), 32);
+      expect([inq.status, cap.status]).toEqual([0, 0]);
+      const text = (a: number, b: number) => new TextDecoder().decode(inq.dataIn.subarray(a, b));
+      const view = new DataView(cap.dataIn.buffer, cap.dataIn.byteOffset, cap.dataIn.byteLength);
+      const ours = { vendor: text(8, 16), product: text(16, 32), revision: text(32, 36), lastLba: Number(view.getBigUint64(0)), blockLength: view.getUint32(8) };
+      const peerInq = await runTool('iscsi-inq', [t.url(1, 1)], 5000);
+      const peerCap = await runTool('iscsi-readcapacity16', [t.url(1, 1)], 5000);
+      expect([peerInq.code, peerCap.code], peerInq.stderr + peerCap.stderr).toEqual([0, 0]);
+      const field = (out: string, name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(out)?.[1];
+      expect(ours).toEqual({
+        vendor: field(peerInq.stdout, 'Vendor'),
+        product: field(peerInq.stdout, 'Product'),
+        revision: field(peerInq.stdout, 'Revision'),
+        lastLba: Number(field(peerCap.stdout, 'RETURNED LOGICAL BLOCK ADDRESS')),
+        blockLength: Number(field(peerCap.stdout, 'LOGICAL BLOCK LENGTH IN BYTES')),
+      });
+      expect(ours).toMatchObject({ vendor: 'PCHKVEND', lastLba: (24 * 1048576) / 512 - 1, blockLength: 512 });
     } finally {
       await session.close();
     }
