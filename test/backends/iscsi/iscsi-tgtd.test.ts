@@ -3,7 +3,7 @@ import type { ScsiOutcome } from '../../../host/backends/device.js';
 import { HostByte } from '../../../host/backends/host-byte.js';
 import { IscsiSession } from '../../../host/backends/iscsi/iscsi-session.js';
 import { INITIATOR_NAME } from '../../../host/backends/iscsi/iscsi-sessions.js';
-import { DaemonProcess, runPathcheck, stopAllDaemons, waitUntil } from '../../helpers/daemon-process.js';
+import { DaemonProcess, EventLog, runPathcheck, stopAllDaemons, waitUntil } from '../../helpers/daemon-process.js';
 import { runTool, stopAllTgtds, Tgtd, type TargetSpec } from '../../helpers/tgtd.js';
 
 // The iSCSI backend against a real target (issue 12): Debian's tgtd on 127.0.0.1, the unchanged tur.wasm.
@@ -144,5 +144,35 @@ describe('the daemon with iSCSI paths', () => {
     expect((await states())['sim:ok?id=a']).toBe('up');
     await t.restart();
     await waitUntil('every path up again', async () => JSON.stringify(await states()) === JSON.stringify(allUp), 30_000);
+  });
+
+  it('a frozen target (SIGSTOP) makes its paths timeout, then pending, while a second tgtd\'s paths stay up on time; SIGCONT brings them back up', async () => {
+    const frozen = await Tgtd.start({ targets: [TARGET] });
+    const healthy = await Tgtd.start({ targets: [{ iqn: `${IQN}-b`, luns: [{ lun: 1, sizeMiB: 8 }] }] });
+    const a = frozen.url(1, 1);
+    const b = healthy.url(1, 1);
+    const d = await DaemonProcess.start({ config: { pollingInterval: 1, maxPollingInterval: 1, checkerTimeout: 1, paths: [a, b] } });
+    await waitUntil('both up', async () => (await d.paths()).every((p) => p.state === 'up'), 15_000);
+    const log = await EventLog.open(d.socket);
+    await frozen.freeze();
+    const bChecks = (await d.path(b))!.checks;
+    let bWorst = 0;
+    const until = performance.now() + 6000;
+    while (performance.now() < until) {
+      const rb = (await d.path(b))!;
+      expect(rb.state).toBe('up');
+      bWorst = Math.max(bWorst, Date.now() - Date.parse(rb.lastCheck!));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // b is checked every second throughout: at least 4 more checks in 6 s, none older than 3 s (healthy: about 1 s).
+    expect((await d.path(b))!.checks - bChecks).toBeGreaterThanOrEqual(4);
+    expect(bWorst).toBeLessThan(3000);
+    const changes = (path: string) => log.ofType('state').filter((e) => e.path === path).map((e) => e.to);
+    expect(changes(a)).toEqual(['timeout', 'pending']);
+    expect(changes(b)).toEqual([]);
+    expect((await d.path(a))!.state).toBe('pending');
+    await frozen.thaw();
+    await log.waitFor('the thawed target\'s path up again', (e) => e.type === 'state' && e.path === a && e.to === 'up', 40_000);
+    await log.stop();
   });
 });
