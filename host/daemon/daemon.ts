@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { isAbsolute, join } from 'node:path';
 import { openDevice } from '../backends/device-spec.js';
 import type { Device } from '../backends/device.js';
-import { iscsiSessions } from '../backends/iscsi/iscsi-sessions.js';
+import { iscsiSessions, type TargetEvent } from '../backends/iscsi/iscsi-sessions.js';
 import { SimDevice } from '../backends/sim/sim-device.js';
 import { CheckHost } from '../registry/check-host.js';
 import { readModule } from '../registry/read-module.js';
@@ -77,7 +77,27 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
       this.publish(e);
     });
     this.scheduler = new Scheduler(this.schedulerOptions(), (key, timeoutMs) => this.check(key, timeoutMs), (p, r, prev) => this.checked(p, r, prev));
+    // Read at each login, so a reconfigure's new secret is used from the next (re)connection on.
+    iscsiSessions.credentials = (target) => this.config.targets.find((t) => t.name === target)?.chap;
+    iscsiSessions.on('event', this.sessionEvent);
   }
+
+  /**
+   * A session's connection came or went: the admin hears why (never the secret: reasons carry none),
+   * once per new reason: a target that stays away is not a warning at every backoff.
+   */
+  private readonly sessionEvent = (e: TargetEvent): void => {
+    const who = `iscsi ${e.portal} ${e.target}`;
+    if (e.type === 'connected') {
+      this.sessionTrouble.delete(who);
+      return this.opts.log.info(`${who}: logged in`);
+    }
+    const line = `${who}: ${e.type === 'login-failed' ? 'login failed' : 'disconnected'}: ${e.reason}`;
+    if (this.sessionTrouble.get(who) === line) return;
+    this.sessionTrouble.set(who, line);
+    this.opts.log.warn(line);
+  };
+  private readonly sessionTrouble = new Map<string, string>();
 
   /** Load every checker the config uses, bind every path, start checking. */
   async start(): Promise<void> {
@@ -465,6 +485,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
       this.scheduler.stop();
       const { abandoned } = await this.host.close();
       await iscsiSessions.closeAll();
+      iscsiSessions.off('event', this.sessionEvent);
       if (this.running) {
         this.publish({ type: 'shutdown', abandoned });
         this.opts.log.notice(`pathcheckd stopped; ${abandoned} checks abandoned`);

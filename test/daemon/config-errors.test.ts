@@ -23,7 +23,7 @@ function failure(text: string, file: string): ConfigError {
 const lines = (...l: string[]) => l.join('\n');
 
 const DEFAULTS_KNOWN = 'polling_interval, max_polling_interval, checker_timeout, path_checker, verbosity, checker_dir, workers';
-const SECTIONS_KNOWN = 'defaults, devices, checkers, paths';
+const SECTIONS_KNOWN = 'defaults, devices, checkers, paths, targets';
 
 describe('ConfigError', () => {
   it('carries file, line and detail, and formats FILE:LINE: detail (FILE: detail when the line is unknown)', () => {
@@ -325,6 +325,28 @@ describe('JSON errors', () => {
   it('nesting is bounded', () => {
     const e = failure(`{"defaults": {"x": ${'['.repeat(100)}${']'.repeat(100)}}}`, 'example.json');
     expect(e.message).toBe('example.json:1: invalid JSON: nested deeper than 64 levels');
+  });
+});
+
+describe('targets{}: CHAP credentials per iSCSI target (issue 12)', () => {
+  const IQN = 'iqn.2026-12.io.example:array1';
+  it('parses in both syntaxes; the name is compared lower-cased', () => {
+    const conf = parseConfig(`targets {\n    target { name "${IQN.toUpperCase()}" chap_user "u" chap_secret "s3cret" }\n}\n`, 'x.conf');
+    const json = parseConfig(JSON.stringify({ targets: [{ name: IQN, chap_user: 'u', chap_secret: 's3cret' }] }), 'x.json');
+    for (const c of [conf, json]) expect(c.targets.map(({ name, chap }) => ({ name, chap }))).toEqual([{ name: IQN, chap: { user: 'u', secret: 's3cret' } }]);
+  });
+
+  it('refuses with the line; a secret is never echoed, not even a bad one', () => {
+    const cases: [string, string][] = [
+      [`targets {\n target { name "${IQN}" chap_user "u" }\n}`, "x.conf:2: missing keyword 'chap_secret' in targets/target (required: name, chap_user, chap_secret)"],
+      [`targets {\n target { name "array1" chap_user "u" chap_secret "s" }\n}`, "x.conf:2: keyword 'name' in targets/target: expected an iSCSI name (iqn.yyyy-mm.domain[:id], eui.<16 hex> or naa.<16 or 32 hex>), found 'array1'"],
+      [`targets {\n target { name "${IQN}" chap_user "u" chap_secret "" }\n}`, "x.conf:2: keyword 'chap_secret' in targets/target: expected a non-empty string, found a value (not shown: it is a secret)"],
+      [`targets {\n target { name "${IQN}" chap_user "u" chap_secret "a" }\n target { name "${IQN.toUpperCase()}" chap_user "u" chap_secret "b" }\n}`, `x.conf:3: duplicate target '${IQN}' in targets/target (first at line 2)`],
+    ];
+    for (const [text, message] of cases) expect(failure(text, 'x.conf').message).toBe(message);
+    expect(failure(JSON.stringify({ targets: [{ name: IQN, chap_user: 'u', chap_secret: 12345678 }] }), 'x.json').message).toBe(
+      "x.json:1: keyword 'chap_secret' in $.targets[0]: expected a non-empty string, found a value (not shown: it is a secret)",
+    );
   });
 });
 

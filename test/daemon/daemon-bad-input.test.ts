@@ -335,7 +335,7 @@ describe('bad configs: pathcheckd exits 2 with one line', () => {
       ['# a comment', 'defaults {', '    checker_timeout 0', '}', ''].join('\n'),
       (f) => `pathcheckd: ${f}:3: keyword 'checker_timeout' in defaults: expected an integer from 1 to 3600, found '0'`,
     ],
-    ['unknown section', ['', 'default {', '}', ''].join('\n'), (f) => `pathcheckd: ${f}:2: unknown section 'default' (known: defaults, devices, checkers, paths)`],
+    ['unknown section', ['', 'default {', '}', ''].join('\n'), (f) => `pathcheckd: ${f}:2: unknown section 'default' (known: defaults, devices, checkers, paths, targets)`],
     ['unbalanced brace', ['defaults {', '}', '}', ''].join('\n'), (f) => `pathcheckd: ${f}:3: unbalanced '}': no section is open`],
     [
       'unknown keyword in a path',

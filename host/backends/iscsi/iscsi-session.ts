@@ -36,6 +36,8 @@ export interface SessionOptions {
   readonly pingAfterMs?: number;
   /** ... and the connection is dropped when it is not answered within this (default 5 s, noop_out_timeout). */
   readonly pingTimeoutMs?: number;
+  /** A command not answered within this drops the connection (default 30 s, the kernel's SCSI command timeout). */
+  readonly commandTimeoutMs?: number;
   /** After a failed connection, no new attempt for this long, doubling up to `maxBackoffMs` (default 250 ms .. 8 s). */
   readonly backoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -46,6 +48,8 @@ export type SessionEvent = { type: 'connected' } | { type: 'disconnected'; reaso
 
 /** We declare this MaxRecvDataSegmentLength: a READ of 256 KiB arrives in one Data-In. */
 const MAX_RECV = 262144;
+/** Bytes we may have queued for a target that reads none of them (it can make us answer pings without end). */
+const MAX_UNSENT = 1 << 20;
 const FAIL_NOW: ScsiOutcome = { status: 0, hostStatus: HostByte.NO_CONNECT, driverStatus: 0, sense: new Uint8Array(0), dataIn: new Uint8Array(0) };
 
 interface Outstanding {
@@ -53,6 +57,7 @@ interface Outstanding {
   readonly data: Uint8Array;
   received: number;
   nextDataSN: number;
+  readonly sentAt: number;
 }
 
 type State = 'idle' | 'connecting' | 'ready' | 'closed';
@@ -62,8 +67,10 @@ type State = 'idle' | 'connecting' | 'ready' | 'closed';
  * its LUNs, on the main thread (DESIGN.md: socket I/O never runs where plugin code does). Commands
  * wait for the login and for room in the CmdSN window; many are outstanding at once, each under its
  * own ITT. Connection loss completes every outstanding command with DID_TRANSPORT_DISRUPTED, as the
- * kernel's initiator does; while the session cannot log in (a backoff after a failure, a login
- * refused), a command completes at once with DID_NO_CONNECT: a checker sees the path down, not a hang.
+ * kernel's initiator does; a command unanswered past `commandTimeoutMs`, or a target that makes us
+ * answer pings it never reads, ends the connection too. While the session cannot log in (a backoff
+ * after a failure, a login refused), a command completes at once with DID_NO_CONNECT: a checker sees
+ * the path down, not a hang.
  * The next command after the backoff reconnects: a target back up is found by the next check.
  */
 export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
@@ -90,6 +97,7 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
   private readonly loginTimeoutMs: number;
   private readonly pingAfterMs: number;
   private readonly pingTimeoutMs: number;
+  private readonly commandTimeoutMs: number;
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
 
@@ -101,6 +109,7 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
     this.loginTimeoutMs = opts.loginTimeoutMs ?? 10_000;
     this.pingAfterMs = opts.pingAfterMs ?? 5000;
     this.pingTimeoutMs = opts.pingTimeoutMs ?? 5000;
+    this.commandTimeoutMs = opts.commandTimeoutMs ?? 30_000;
     this.backoffMs = opts.backoffMs ?? 250;
     this.maxBackoffMs = opts.maxBackoffMs ?? 8000;
     this.backoff = this.backoffMs;
@@ -121,11 +130,18 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
     if (this.state === 'ready') this.flush();
   }
 
-  /** Log out (bounded by `timeoutMs`) and close; every command still here completes DID_NO_CONNECT. */
+  /**
+   * Log out (bounded by `timeoutMs`) and close; answers to outstanding commands are still taken, new
+   * ones fail at once, and the target's closing is no `disconnected`. Every command still here then
+   * completes DID_NO_CONNECT.
+   */
   async close(timeoutMs = 2000): Promise<void> {
     if (this.state === 'closed') return;
     const socket = this.socket;
-    if (this.state === 'ready' && socket !== null) {
+    const ready = this.state === 'ready';
+    this.state = 'closed';
+    for (const t of this.waiting.splice(0)) t.done(FAIL_NOW);
+    if (ready && socket !== null) {
       const ended = new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
         socket.once('close', () => {
@@ -136,7 +152,6 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
       socket.write(encodeLogoutRequest({ itt: this.allocateItt(), immediate: true, cmdSN: this.cmdSN, expStatSN: this.expStatSN }));
       await ended;
     }
-    this.state = 'closed';
     this.drop(HostByte.NO_CONNECT);
   }
 
@@ -156,10 +171,16 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
       ...(this.target.chap !== undefined && { chap: this.target.chap }),
     });
     this.loginTimer = setTimeout(() => this.fail(`no login within ${this.loginTimeoutMs} ms`), this.loginTimeoutMs);
-    socket.on('connect', () => socket.write(this.login!.first()));
+    let connected = false;
+    // Which login step a connection ends at is for the reason to say: a target refusing us without a word.
+    const during = () => (connected && this.state === 'connecting' ? ' during login' : '');
+    socket.on('connect', () => {
+      connected = true;
+      socket.write(this.login!.first());
+    });
     socket.on('data', (chunk: Buffer) => this.receive(socket, chunk));
-    socket.on('error', (e: NodeJS.ErrnoException) => this.fail(`connection to ${this.target.host}:${this.target.port} failed: ${e.code ?? e.message}`, socket));
-    socket.on('close', () => this.fail('connection closed by the target', socket));
+    socket.on('error', (e: NodeJS.ErrnoException) => this.fail(`connection to ${this.target.host}:${this.target.port} failed: ${e.code ?? e.message}${during()}`, socket));
+    socket.on('close', () => this.fail(`connection closed by the target${during()}`, socket));
   }
 
   private receive(socket: net.Socket, chunk: Buffer): void {
@@ -170,7 +191,8 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
     } catch (e) {
       return this.fail(e instanceof PduError ? `bad PDU from the target: ${e.message}` : String(e), socket);
     }
-    this.lastHeard = performance.now();
+    // A whole PDU is a sign of life; a PDU trickled in a byte at a time is not.
+    if (pdus.length > 0) this.lastHeard = performance.now();
     for (const pdu of pdus) {
       if (socket !== this.socket) return;
       try {
@@ -217,7 +239,7 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
 
   private send(task: ScsiTask): void {
     const itt = this.allocateItt();
-    this.tasks.set(itt, { task, data: new Uint8Array(task.dataInLength), received: 0, nextDataSN: 0 });
+    this.tasks.set(itt, { task, data: new Uint8Array(task.dataInLength), received: 0, nextDataSN: 0, sentAt: performance.now() });
     const pdu = encodeScsiCommand({
       read: task.dataInLength > 0,
       write: false,
@@ -246,7 +268,10 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
           this.pingItt = null;
           this.expStatSN = snAdd(pdu.statSN, 1);
         }
-        if (pdu.ttt !== RESERVED_TAG) this.socket!.write(encodeNopOutReply({ lun: pdu.lun, ttt: pdu.ttt, cmdSN: this.cmdSN, expStatSN: this.expStatSN }));
+        if (pdu.ttt !== RESERVED_TAG) {
+          if (this.socket!.writableLength > MAX_UNSENT) throw new ProtocolError(`NOP-In pings while ${this.socket!.writableLength} bytes we sent are unread`);
+          this.socket!.write(encodeNopOutReply({ lun: pdu.lun, ttt: pdu.ttt, cmdSN: this.cmdSN, expStatSN: this.expStatSN }));
+        }
         return this.flush();
       case Opcode.Reject: {
         const itt = new DataView(pdu.rejected.buffer, pdu.rejected.byteOffset, pdu.rejected.byteLength).getUint32(16);
@@ -257,9 +282,10 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
         return this.flush();
       }
       case Opcode.AsyncMessage:
-        // 0: a SCSI async event (its sense is for the LUN's next command anyway); others end the connection.
-        if (pdu.asyncEvent === 0) return;
-        throw new ProtocolError(`the target asked to end the connection (async event ${pdu.asyncEvent})`);
+        // 0: a SCSI async event (its sense is for the LUN's next command anyway); 255: vendor-specific, not ours to act on.
+        if (pdu.asyncEvent === 0 || pdu.asyncEvent === VENDOR_EVENT) return;
+        // The target's right, no breach of the protocol: the connection ends, ERL 0 has nothing to keep.
+        return this.fail(`the target ${ASYNC_EVENTS.get(pdu.asyncEvent) ?? 'sent an unknown event'} (Asynchronous Message, event ${pdu.asyncEvent})`);
       case Opcode.LogoutResponse:
         this.socket?.end();
         return;
@@ -304,6 +330,11 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
 
   private keepalive(): void {
     const now = performance.now();
+    // A target may answer pings and never a command; the oldest outstanding one is the map's first.
+    const oldest = this.tasks.entries().next().value;
+    if (oldest !== undefined && now - oldest[1].sentAt > this.commandTimeoutMs) {
+      return this.fail(`no response to task 0x${oldest[0].toString(16)} within ${this.commandTimeoutMs} ms`);
+    }
     if (this.pingItt !== null) {
       if (now - this.lastHeard > this.pingTimeoutMs) this.fail(`no answer to a NOP-Out ping within ${this.pingTimeoutMs} ms`);
       return;
@@ -325,7 +356,7 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
 
   /** The connection is lost (or never made): complete everything, back off, and reconnect on the next command. */
   private fail(reason: string, socket: net.Socket | null = this.socket): void {
-    if (socket === null || socket !== this.socket) return;
+    if (socket === null || socket !== this.socket || this.state === 'closed') return;
     this.backOff();
     this.drop(HostByte.TRANSPORT_DISRUPTED);
     this.emit('event', { type: 'disconnected', reason });
@@ -355,6 +386,15 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
     for (const t of waiting) t.done(FAIL_NOW);
   }
 }
+
+/** RFC 7143 11.9.1: what an Asynchronous Message ending the connection says. */
+const ASYNC_EVENTS = new Map([
+  [1, 'asked us to log out'],
+  [2, 'is dropping this connection'],
+  [3, 'is dropping every connection of this session'],
+  [4, 'asked to renegotiate parameters, which is not supported'],
+]);
+const VENDOR_EVENT = 255;
 
 /** A PDU that decodes but breaks the session's rules: the connection is dropped. */
 class ProtocolError extends Error {

@@ -46,9 +46,16 @@ export function parseIscsiSpec(spec: string): IscsiSpec {
   const target = name.toLowerCase();
   if (target === '') throw bad('no target name');
   if (Buffer.byteLength(target) > MAX_NAME_BYTES) throw bad(`the target name is over ${MAX_NAME_BYTES} bytes`);
-  if (!IQN.test(target) && !EUI.test(target) && !NAA.test(target)) throw bad(`'${name}' is not an iSCSI name (iqn.yyyy-mm.domain[:id], eui.<16 hex> or naa.<16 or 32 hex>)`);
+  if (!isIscsiName(target)) throw bad(`'${name}' is not ${ISCSI_NAME_FORMS}`);
   if (!/^[0-9]{1,5}$/.test(lunText) || Number(lunText) > MAX_LUN) throw bad(`LUN '${lunText}' is not a number from 0 to ${MAX_LUN}`);
   return { host, port, target, lun: Number(lunText) };
+}
+
+export const ISCSI_NAME_FORMS = 'an iSCSI name (iqn.yyyy-mm.domain[:id], eui.<16 hex> or naa.<16 or 32 hex>)';
+
+/** A lower-case iSCSI name of one of the three forms, at most 223 bytes. */
+export function isIscsiName(name: string): boolean {
+  return Buffer.byteLength(name) <= MAX_NAME_BYTES && (IQN.test(name) || EUI.test(name) || NAA.test(name));
 }
 
 function parseAuthority(authority: string, bad: (why: string) => Error): { host: string; port: number } {

@@ -40,7 +40,7 @@ export function checkTargetBhs(bhs: Uint8Array): TargetOpcode {
 
 /** One target PDU from its 48-byte BHS and its data segment (DataSegmentLength bytes, no padding). */
 export function decodeTargetPdu(bhs: Uint8Array, data: Uint8Array): TargetPdu {
-  if (bhs.length !== BHS_LENGTH) throw new PduError(`PDU from target: BHS of ${bhs.length} bytes, must be ${BHS_LENGTH}`);
+  if (bhs.length !== BHS_LENGTH) throw new PduError(`BHS of ${bhs.length} bytes, must be ${BHS_LENGTH}`);
   const opcode = checkTargetBhs(bhs);
   const fail = failFor(opcode);
   if (data.length !== dataSegmentLength(bhs)) fail(`data segment of ${data.length} bytes, DataSegmentLength says ${dataSegmentLength(bhs)}`);

@@ -66,7 +66,7 @@ export function opcodeName(opcode: number): string {
 /** The opcode of a PDU a target may send; anything else from the target is a PduError. */
 export function targetOpcode(opcode: number): TargetOpcode {
   const name = NAMES.get(opcode);
-  if (name === undefined) throw new PduError(`PDU from target: unknown opcode 0x${hex(opcode, 2)}`);
-  if (opcode < TARGET_OPCODE_MIN) throw new PduError(`PDU from target: opcode 0x${hex(opcode, 2)} is the initiator's ${name}`);
+  if (name === undefined) throw new PduError(`unknown opcode 0x${hex(opcode, 2)}`);
+  if (opcode < TARGET_OPCODE_MIN) throw new PduError(`opcode 0x${hex(opcode, 2)} is the initiator's ${name}`);
   return opcode as TargetOpcode;
 }

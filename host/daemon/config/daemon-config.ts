@@ -6,6 +6,7 @@ import { compileEre, EreError, type Ere } from './posix-ere.js';
 import { describeJson } from './json-reader.js';
 import type { RawConfig, RawEntry, RawSetting, RawValue } from './raw-config.js';
 import { CHECKER_NAME } from '../../abi/checker-name.js';
+import { ISCSI_NAME_FORMS, isIscsiName } from '../../backends/iscsi/iscsi-spec.js';
 import { readCapped, readFailure } from '../../registry/read-capped.js';
 import { BOUNDS, MAX_POLLING_FACTOR, type Bound } from '../bounds.js';
 
@@ -17,6 +18,7 @@ export interface DaemonConfig {
   readonly devices: readonly DeviceConfig[];
   readonly checkers: readonly CheckerPin[];
   readonly paths: readonly PathConfig[];
+  readonly targets: readonly TargetConfig[];
 }
 
 export interface DefaultsConfig {
@@ -56,6 +58,15 @@ export interface CheckerPin {
   sha256?: string;
   line: number;
   lines: KeywordLines<typeof CHECKER_KEYWORDS>;
+}
+
+/** A targets{} entry: the CHAP credentials the initiator logs in to one iSCSI target with. */
+export interface TargetConfig {
+  /** Lower-case iSCSI name, as device specs are compared. */
+  name: string;
+  chap: { user: string; secret: string };
+  line: number;
+  lines: KeywordLines<typeof TARGET_KEYWORDS>;
 }
 
 /** A paths{} entry: a device to check. */
@@ -171,9 +182,14 @@ const DEFAULTS_KEYWORDS = {
 } satisfies Schema;
 const DEVICE_KEYWORDS = { vendor: regex, product: regex, path_checker: checkerName } satisfies Schema;
 const CHECKER_KEYWORDS = { name: checkerName, path: nonEmptyString, sha256 } satisfies Schema;
+/** A secret's value is never shown: not in errors, not in `show` answers, not in logs. */
+const secret: ValueType<string> & { readonly hidden: true } = { ...text('a non-empty string', (s) => s.length > 0), hidden: true };
+const iscsiName = text(ISCSI_NAME_FORMS, (s) => isIscsiName(s.toLowerCase()));
+const TARGET_KEYWORDS = { name: iscsiName, chap_user: nonEmptyString, chap_secret: secret } satisfies Schema;
 const PATH_KEYWORDS = { device: nonEmptyString, checker: checkerName, vendor: identity, product: identity } satisfies Schema;
 
-function describeValue(v: Exclude<RawValue, { syntax: 'missing' }>): string {
+function describeValue(v: Exclude<RawValue, { syntax: 'missing' }>, type: ValueType<unknown>): string {
+  if ('hidden' in type) return 'a value (not shown: it is a secret)';
   return v.syntax === 'conf' ? quote(v.text) : describeJson(v.value);
 }
 
@@ -183,7 +199,7 @@ function readValue<T>(s: RawSetting, type: ValueType<T>, where: string, file: st
   const value = type.read(s.value);
   if (value instanceof Invalid) {
     const note = value.note === undefined ? '' : ` (${value.note})`;
-    throw new ConfigError(file, s.line, `${what}: expected ${type.expected}, found ${describeValue(s.value)}${note}`);
+    throw new ConfigError(file, s.line, `${what}: expected ${type.expected}, found ${describeValue(s.value, type)}${note}`);
   }
   return value;
 }
@@ -278,7 +294,15 @@ export function buildConfig(raw: RawConfig, file: string): DaemonConfig {
     };
   });
 
-  return { file: absolute, defaults, devices, checkers, paths };
+  const targetNames = new Map<string, number>();
+  const targets = raw.targets.map((e): TargetConfig => {
+    const s = readEntry(e, TARGET_KEYWORDS, ['name', 'chap_user', 'chap_secret'], file);
+    const name = s.name.value.toLowerCase();
+    unique(targetNames, name, s.name.line, 'target', e.where, file);
+    return { name, chap: { user: s.chap_user.value, secret: s.chap_secret.value }, line: e.line, lines: linesOf(s) };
+  });
+
+  return { file: absolute, defaults, devices, checkers, paths, targets };
 }
 
 /**

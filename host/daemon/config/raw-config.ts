@@ -33,22 +33,23 @@ export interface RawConfig {
   readonly devices: RawEntry[];
   readonly checkers: RawEntry[];
   readonly paths: RawEntry[];
+  readonly targets: RawEntry[];
 }
 
-export type ListSection = 'devices' | 'checkers' | 'paths';
+export type ListSection = 'devices' | 'checkers' | 'paths' | 'targets';
 export type SectionName = 'defaults' | ListSection;
 
 /** The sections pathcheck reads, in the order messages list them. */
-export const SECTION_NAMES: readonly SectionName[] = ['defaults', 'devices', 'checkers', 'paths'];
+export const SECTION_NAMES: readonly SectionName[] = ['defaults', 'devices', 'checkers', 'paths', 'targets'];
 
 /** What a list section's entries are called in multipath.conf: `devices { device { ... } }`. */
-export const ENTRY_NAMES: Readonly<Record<ListSection, string>> = { devices: 'device', checkers: 'checker', paths: 'path' };
+export const ENTRY_NAMES: Readonly<Record<ListSection, string>> = { devices: 'device', checkers: 'checker', paths: 'path', targets: 'target' };
 
 /** multipath.conf sections pathcheck does not implement: refused by name, never silently ignored. */
 export const UNSUPPORTED_SECTIONS: readonly string[] = ['blacklist', 'blacklist_exceptions', 'multipaths', 'overrides'];
 
 export function emptyRawConfig(): RawConfig {
-  return { devices: [], checkers: [], paths: [] };
+  return { devices: [], checkers: [], paths: [], targets: [] };
 }
 
 export function isListSection(name: SectionName): name is ListSection {

@@ -3,7 +3,7 @@ import type { ScsiOutcome } from '../../../host/backends/device.js';
 import { HostByte } from '../../../host/backends/host-byte.js';
 import { IscsiSession } from '../../../host/backends/iscsi/iscsi-session.js';
 import { INITIATOR_NAME } from '../../../host/backends/iscsi/iscsi-sessions.js';
-import { DaemonProcess, EventLog, runPathcheck, stopAllDaemons, waitUntil } from '../../helpers/daemon-process.js';
+import { BUILT_CHECKERS, DaemonProcess, EventLog, runPathcheck, stopAllDaemons, waitUntil } from '../../helpers/daemon-process.js';
 import { runTool, stopAllTgtds, Tgtd, type TargetSpec } from '../../helpers/tgtd.js';
 
 // The iSCSI backend against a real target (issue 12): Debian's tgtd on 127.0.0.1, the unchanged tur.wasm.
@@ -175,4 +175,40 @@ describe('the daemon with iSCSI paths', () => {
     await log.waitFor('the thawed target\'s path up again', (e) => e.type === 'state' && e.path === a && e.to === 'up', 40_000);
     await log.stop();
   });
+
+  it('CHAP from the config: the right secret logs in (up); a wrong one is down with one warning naming the refusal; the secret is never shown', async () => {
+    const chap = { user: 'pcuser', secret: 'the-right-secret-123' };
+    const t = await Tgtd.start({ targets: [{ iqn: IQN, luns: [{ lun: 1, sizeMiB: 8 }], chap }, { iqn: `${IQN}-2`, luns: [{ lun: 1, sizeMiB: 8 }], chap }] });
+    const wrong = 'a-wrong-secret-4567';
+    const config = [
+      'defaults {',
+      '    polling_interval 1',
+      `    checker_dir "${BUILT_CHECKERS}"`,
+      '}',
+      'targets {',
+      `    target { name "${IQN.toUpperCase()}" chap_user "${chap.user}" chap_secret "${chap.secret}" }`,
+      `    target { name "${IQN}-2" chap_user "${chap.user}" chap_secret "${wrong}" }`,
+      '}',
+      'paths {',
+      `    path { device "${t.url(1, 1)}" }`,
+      `    path { device "${t.url(2, 1)}" }`,
+      '}',
+      '',
+    ].join('\n');
+    const d = await DaemonProcess.start({ config });
+    await waitUntil('the right secret up, the wrong one down', async () => {
+      const rows = await d.paths();
+      return rows.find((p) => p.device === t.url(1, 1))?.state === 'up' && rows.find((p) => p.device === t.url(2, 1))?.state === 'down';
+    }, 15_000);
+    // Several checks of the refused path, one warning: a target that keeps refusing is said once.
+    await waitUntil('three more checks', async () => ((await d.path(t.url(2, 1)))?.checks ?? 0) >= 4, 15_000);
+    const warnings = d.stderr.filter((l) => / warn /.test(l));
+    expect(warnings).toEqual([expect.stringMatching(new RegExp(`warn +iscsi 127\\.0\\.0\\.1:${t.portalPort} ${IQN}-2: login failed: authentication failed \\(status 0x0201\\)$`))]);
+    const shown = JSON.stringify([await d.request('show paths'), await d.request('show stats'), await d.request('show checkers')]);
+    for (const text of [d.stderr.join('\n'), shown]) {
+      expect(text).not.toContain(chap.secret);
+      expect(text).not.toContain(wrong);
+    }
+  });
 });
+

@@ -229,9 +229,9 @@ function word(at: number, value: number): Record<number, number> {
 
 describe('decoders refuse what RFC 7143 calls an error, naming the PDU and the field', () => {
   it.each([
-    ['PDU from target: unknown opcode 0x3a', patched(GOLDEN.nopIn, { 0: 0x3a })],
-    ['PDU from target: opcode 0x01 is the initiator\'s SCSI Command', patched(GOLDEN.nopIn, { 0: 0x01 })],
-    ['PDU from target: opcode 0x10 is the initiator\'s SNACK Request', patched(GOLDEN.nopIn, { 0: 0x10 })],
+    ['unknown opcode 0x3a', patched(GOLDEN.nopIn, { 0: 0x3a })],
+    ['opcode 0x01 is the initiator\'s SCSI Command', patched(GOLDEN.nopIn, { 0: 0x01 })],
+    ['opcode 0x10 is the initiator\'s SNACK Request', patched(GOLDEN.nopIn, { 0: 0x10 })],
     ['SCSI Response: reserved bits of byte 0 set (0x61)', patched(GOLDEN.scsiResponseSense, { 0: 0x61 })],
     ['NOP-In: reserved bits of byte 0 set (0xa0)', patched(GOLDEN.nopIn, { 0: 0xa0 })],
     ['NOP-In: byte 1 bit 7 is 0, must be 1 (0x00)', patched(GOLDEN.nopIn, { 1: 0x00 })],
@@ -265,7 +265,7 @@ describe('decoders refuse what RFC 7143 calls an error, naming the PDU and the f
 
   it('a data segment that does not match DataSegmentLength, and a short BHS', () => {
     expectPduError(() => decodeTargetPdu(GOLDEN.nopIn, new Uint8Array(3)), 'NOP-In: data segment of 3 bytes, DataSegmentLength says 0');
-    expectPduError(() => decodeTargetPdu(GOLDEN.nopIn.subarray(0, 47), new Uint8Array(0)), 'PDU from target: BHS of 47 bytes, must be 48');
+    expectPduError(() => decodeTargetPdu(GOLDEN.nopIn.subarray(0, 47), new Uint8Array(0)), 'BHS of 47 bytes, must be 48');
   });
 });
 

@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DaemonProcess, runPathcheck, sleep, stopAllDaemons, waitUntil } from '../../helpers/daemon-process.js';
+import { FakeTarget, HONEST, InitiatorOp, TargetOp, loginResponse, targetPdu, type Script } from '../../helpers/fake-target.js';
+import { staysResponsive } from '../../helpers/responsive.js';
+
+// Issue 12's hostile targets through the built CLI and the real daemon (default session options).
+
+const targets: FakeTarget[] = [];
+
+afterEach(async () => {
+  await stopAllDaemons();
+  for (const t of targets.splice(0)) await t.close();
+});
+
+async function target(script: Script): Promise<FakeTarget> {
+  const t = await FakeTarget.start(script);
+  targets.push(t);
+  return t;
+}
+
+const GARBAGE = Uint8Array.from({ length: 96 }, (_, i) => (i === 0 ? 0x3c : i));
+
+/** Refused at login step 1 (Status-Class 2, target not found). */
+const REFUSED: Script = {
+  pdu: (x) => x.conn.send(loginResponse({ request: x.pdu, transit: false, csg: 0, nsg: 0, keys: [], statusClass: 2, statusDetail: 3, numbers: x.conn.numbers() })),
+};
+
+/** Logs in, then answers the first SCSI Command with bytes that are no PDU. */
+const GARBAGE_ON_COMMAND: Script = { pdu: (x) => (x.pdu.opcode === InitiatorOp.ScsiCommand ? void x.conn.send(GARBAGE) : x.answer()) };
+
+async function check(url: string): Promise<{ state: string; status: number | null; ms: number }> {
+  const t0 = performance.now();
+  const r = await runPathcheck(['check', url, '--json', '--timeout', '5000'], 20_000);
+  expect(r.stderr).toBe('');
+  return { state: (JSON.parse(r.stdout) as { state: string }).state, status: r.status, ms: performance.now() - t0 };
+}
+
+describe('pathcheck check iscsi:// against a hostile target', () => {
+  it('refused login: down; garbage for the TUR: down; honest: up; each run exits well within its --timeout', async () => {
+    const [refused, garbage, honest] = await Promise.all([target(REFUSED), target(GARBAGE_ON_COMMAND), target(HONEST)]);
+    const results = await Promise.all([check(refused.url()), check(garbage.url()), check(honest.url())]);
+    expect(results.map((r) => [r.state, r.status])).toEqual([
+      ['down', 1],
+      ['down', 1],
+      ['up', 0],
+    ]);
+    for (const r of results) expect(r.ms).toBeLessThan(5000);
+    for (const t of [refused, garbage, honest]) await waitUntil('every connection closed', () => t.open === 0, 2000);
+  });
+});
+
+/** A different misbehaviour on each connection, all of them fast. */
+const ROTATION: ((x: Parameters<NonNullable<Script['pdu']>>[0]) => void)[] = [
+  (x) => x.conn.send(GARBAGE),
+  (x) => (x.loginStep === 2 ? x.conn.destroy() : x.answer()),
+  (x) => REFUSED.pdu!(x),
+  (x) => (x.pdu.opcode === InitiatorOp.ScsiCommand ? void x.conn.send(targetPdu({ opcode: TargetOp.ScsiResponse, itt: x.pdu.itt, dataSegmentLength: 0xffffff })) : x.answer()),
+];
+
+describe('the daemon with one path on a hostile target and 10 sim paths', () => {
+  it('show paths keeps answering, the sim paths stay up, the hostile path is down, and up once the target turns honest', async () => {
+    const hostile = await target({ pdu: (x) => ROTATION[x.conn.index % ROTATION.length]!(x) });
+    const sims = Array.from({ length: 10 }, (_, i) => `sim:ok?id=s${i}`);
+    const d = await DaemonProcess.start({ config: { pollingInterval: 1, checkerTimeout: 2, paths: [hostile.url(), ...sims] } });
+    const r = await staysResponsive(d, sleep(5000), sims, { maxMs: 8000 });
+    expect(r.timeline.flatMap((s) => s.notUp)).toEqual([]);
+    expect(r.worstMs).toBeLessThan(1000);
+    expect(hostile.connections.length).toBeGreaterThanOrEqual(ROTATION.length);
+    expect((await d.path(hostile.url()))!.state).toBe('down');
+    hostile.script = HONEST;
+    // The session's backoff has doubled towards its 8 s cap.
+    await waitUntil('the path up on an honest target', async () => (await d.path(hostile.url()))?.state === 'up', 20_000, 200);
+  });
+});
