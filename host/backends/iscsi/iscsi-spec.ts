@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { MAX_LUN } from './scsi-lun.js';
 
 /** `iscsi://<host>[:port]/<target-iqn>/<lun>`, parsed. */
 export interface IscsiSpec {
@@ -15,8 +16,6 @@ export class IscsiSpecError extends Error {
 }
 
 export const ISCSI_PORT = 3260;
-/** SAM flat space addressing reaches LUN 16383 (scsi-lun.ts). */
-export const MAX_LUN = 16383;
 /** RFC 7143 section 4.2.7.1: an iSCSI name is at most 223 bytes. */
 const MAX_NAME_BYTES = 223;
 
