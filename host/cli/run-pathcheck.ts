@@ -1,4 +1,5 @@
 import { DeviceSpecError } from '../backends/device-spec.js';
+import { ConfigError } from '../daemon/config/config-error.js';
 import { escapeControls } from '../daemon/logger.js';
 import { BindError } from '../registry/bind-error.js';
 import { LoadError } from '../registry/load-error.js';
@@ -47,7 +48,7 @@ export async function main(argv: string[], print = (l: string) => console.log(l)
     // Anything that is not a local command is a verb for the daemon (show, add, del, fault, ...).
     return command === undefined ? await controlCommand(argv, out) : await command(rest, out, err);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof LoadError || e instanceof DeviceSpecError) return fail(e.message, 2);
+    if (e instanceof UsageError || e instanceof LoadError || e instanceof DeviceSpecError || e instanceof ConfigError) return fail(e.message, 2);
     if (e instanceof UnreachableError || e instanceof BindError) return fail(e.message, 1);
     throw e;
   }

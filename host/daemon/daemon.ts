@@ -16,7 +16,7 @@ import { hostMessage } from '../abi/message.js';
 import { classEventHandler } from './class-events.js';
 import { checkerFor, lineToBlame } from './config/checker-selection.js';
 import { ConfigError } from './config/config-error.js';
-import type { DaemonConfig } from './config/daemon-config.js';
+import { chapFor, type DaemonConfig } from './config/daemon-config.js';
 import type { DaemonEvent, DaemonEventBody } from './daemon-event.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -78,7 +78,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     });
     this.scheduler = new Scheduler(this.schedulerOptions(), (key, timeoutMs) => this.check(key, timeoutMs), (p, r, prev) => this.checked(p, r, prev));
     // Read at each login, so a reconfigure's new secret is used from the next (re)connection on.
-    iscsiSessions.credentials = (target) => this.config.targets.find((t) => t.name === target)?.chap;
+    iscsiSessions.credentials = (target) => chapFor(this.config, target);
     iscsiSessions.on('event', this.sessionEvent);
   }
 

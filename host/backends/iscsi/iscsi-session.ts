@@ -81,6 +81,8 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
   private loginTimer: NodeJS.Timeout | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private pingItt: number | null = null;
+  /** The target asked for a Logout (Asynchronous Message, event 1) and ours is on its way. */
+  private leaving = false;
   private lastHeard = 0;
   private retryAt = 0;
   private backoff: number;
@@ -234,6 +236,7 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
 
   /** Send what the CmdSN window has room for, oldest first. */
   private flush(): void {
+    if (this.leaving) return;
     while (this.waiting.length > 0 && cmdWindowOpen(this.cmdSN, this.maxCmdSN)) this.send(this.waiting.shift()!);
   }
 
@@ -284,14 +287,26 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
       case Opcode.AsyncMessage:
         // 0: a SCSI async event (its sense is for the LUN's next command anyway); 255: vendor-specific, not ours to act on.
         if (pdu.asyncEvent === 0 || pdu.asyncEvent === VENDOR_EVENT) return;
+        if (pdu.asyncEvent === LOGOUT_REQUESTED) return this.logOutOnRequest();
         // The target's right, no breach of the protocol: the connection ends, ERL 0 has nothing to keep.
         return this.fail(`the target ${ASYNC_EVENTS.get(pdu.asyncEvent) ?? 'sent an unknown event'} (Asynchronous Message, event ${pdu.asyncEvent})`);
       case Opcode.LogoutResponse:
+        if (this.leaving) return this.fail(`the target ${ASYNC_EVENTS.get(LOGOUT_REQUESTED)} (Asynchronous Message, event 1): logged out`);
         this.socket?.end();
         return;
       default:
         throw new ProtocolError(`unexpected ${opcodeName(pdu.opcode)}`);
     }
+  }
+
+  /**
+   * RFC 7143 11.9.1, event 1: log out at once (well within the Parameter3 seconds the target allows);
+   * nothing new is sent meanwhile. The Logout Response ends the connection; the next command logs in again.
+   */
+  private logOutOnRequest(): void {
+    if (this.leaving) return;
+    this.leaving = true;
+    this.socket!.write(encodeLogoutRequest({ itt: this.allocateItt(), immediate: true, cmdSN: this.cmdSN, expStatSN: this.expStatSN }));
   }
 
   private outstanding(itt: number, what: string): Outstanding {
@@ -375,6 +390,7 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
     this.reader = null;
     this.login = null;
     this.pingItt = null;
+    this.leaving = false;
     if (this.loginTimer !== null) clearTimeout(this.loginTimer);
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.loginTimer = this.pingTimer = null;
@@ -394,6 +410,7 @@ const ASYNC_EVENTS = new Map([
   [3, 'is dropping every connection of this session'],
   [4, 'asked to renegotiate parameters, which is not supported'],
 ]);
+const LOGOUT_REQUESTED = 1;
 const VENDOR_EVENT = 255;
 
 /** A PDU that decodes but breaks the session's rules: the connection is dropped. */

@@ -2,18 +2,22 @@ import { openDevice } from '../../backends/device-spec.js';
 import { isUsable } from '../../abi/path-state.js';
 import { CheckHost } from '../../registry/check-host.js';
 import type { CheckerClass } from '../../registry/checker-class.js';
+import { iscsiSessions } from '../../backends/iscsi/iscsi-sessions.js';
 import { BOUNDS } from '../../daemon/bounds.js';
+import { chapFor, loadConfig } from '../../daemon/config/daemon-config.js';
 import { boundedInt, parseOptions } from '../parse-options.js';
 import { resolveChecker } from '../resolve-checker.js';
 import { UsageError } from '../usage-error.js';
 
-export const CHECK_HELP = `usage: pathcheck check <device> [--checker <name|path.wasm>] [--timeout <ms>] [--json]
+export const CHECK_HELP = `usage: pathcheck check <device> [--checker <name|path.wasm>] [--timeout <ms>] [--config <file>] [--json]
 
 Check one path once and print its state.
 
   <device>            a device spec, e.g. sim:ok, sim:standby, sim:slow?latency=200
   --checker <c>       a built checker name (default tur) or a path to a checker .wasm
   --timeout <ms>      checker_timeout for this check, 1..3600000 (default 30000)
+  --config <file>     a pathcheckd config: an iscsi:// device logs in with the CHAP credentials of its
+                      targets{} section (secrets stay off the command line); nothing else of it is used
   --json              print {"device","checker","state","code","message","ms"}
 
 Exit status: 0 when the path is up or ghost, 1 for any other state or when the checker cannot be set
@@ -31,6 +35,7 @@ export async function checkCommand(args: string[], out: (line: string) => void, 
   const { values, positionals } = parseOptions('check', args, {
     checker: { type: 'string', default: 'tur' },
     timeout: { type: 'string' },
+    config: { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   });
@@ -42,6 +47,10 @@ export async function checkCommand(args: string[], out: (line: string) => void, 
   const spec = positionals[0]!;
   const timeoutMs = values.timeout === undefined ? DEFAULT_TIMEOUT_MS : boundedInt('check', '--timeout', values.timeout, BOUNDS.checkTimeoutMs);
   const device = openDevice(spec);
+  if (values.config !== undefined) {
+    const config = await loadConfig(values.config);
+    iscsiSessions.credentials = (target) => chapFor(config, target);
+  }
   // Through a one-worker pool, as the daemon checks: a device that blocks its thread still times out.
   const host = new CheckHost({ size: 1, maxStuck: 1, callTimeoutMs: timeoutMs });
   // A failed pc_free does not change the result, but it is said (one line on stderr).

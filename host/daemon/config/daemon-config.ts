@@ -69,6 +69,11 @@ export interface TargetConfig {
   lines: KeywordLines<typeof TARGET_KEYWORDS>;
 }
 
+/** The CHAP credentials `config` gives for `target` (a lower-case iSCSI name), if any. */
+export function chapFor(config: DaemonConfig, target: string): TargetConfig['chap'] | undefined {
+  return config.targets.find((t) => t.name === target)?.chap;
+}
+
 /** A paths{} entry: a device to check. */
 export interface PathConfig {
   /** Device spec, such as `sim:ok?id=ctrlA-lun00`; its scheme is checked by the daemon, not here. */

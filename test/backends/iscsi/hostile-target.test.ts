@@ -214,7 +214,6 @@ describe('a target misbehaving in Full Feature Phase: the outstanding command ge
       /^target broke the protocol: Data-In DataSN 1, expected 0$/,
       INQUIRY,
     ],
-    ['asks us to log out (Asynchronous Message, event 1)', onCommand((x) => x.conn.send(asyncMessage(1, x.conn.numbers(), [0, 0, 5]))), /^the target asked us to log out \(Asynchronous Message, event 1\)$/],
     ['says it drops the connection (Asynchronous Message, event 2)', onCommand((x) => x.conn.send(asyncMessage(2, x.conn.numbers(), [0, 2, 20]))), /^the target is dropping this connection \(Asynchronous Message, event 2\)$/],
     ['answers pings but never the command', onCommand(() => {}), /^no response to task 0x[0-9a-f]+ within 1500 ms$/],
   ];
@@ -247,6 +246,29 @@ describe('a target misbehaving in Full Feature Phase: the outstanding command ge
     const reply = r.target.received.find((p) => p.opcode === InitiatorOp.NopOut)!;
     expect({ immediate: reply.immediate, itt: reply.itt, ttt: reply.word20, lun: [...reply.bytes8] }).toEqual({ immediate: true, itt: 0xffffffff, ttt: 0x1234, lun: [...LUN] });
     expect(r.events).toEqual([{ type: 'connected' }]);
+    await recovers(r);
+  });
+
+  it('asked to log out (Asynchronous Message, event 1), the initiator sends a Logout (close the session) and nothing else; the Logout Response ends the connection, the next command logs in again', async () => {
+    // The Logout Response comes 200 ms late: time to submit a command while the logout is under way.
+    const r = await rig({
+      pdu: (x) => {
+        if (x.pdu.opcode === InitiatorOp.ScsiCommand) x.conn.send(asyncMessage(1, x.conn.numbers(), [0, 0, 5]));
+        else if (x.pdu.opcode === InitiatorOp.LogoutRequest) setTimeout(() => x.answer(), 200);
+        else x.answer();
+      },
+    });
+    const first = run(r.session);
+    await waitUntil('the Logout Request', () => r.target.received.some((p) => p.opcode === InitiatorOp.LogoutRequest), 2000);
+    // Submitted while the logout is under way: not sent on the leaving connection.
+    const second = run(r.session);
+    expect((await first).hostStatus).toBe(HostByte.TRANSPORT_DISRUPTED);
+    expect((await second).hostStatus).toBe(HostByte.NO_CONNECT);
+    const sent = r.target.received.map((p) => p.opcode).filter((op) => op !== InitiatorOp.NopOut && op !== InitiatorOp.LoginRequest);
+    expect(sent).toEqual([InitiatorOp.ScsiCommand, InitiatorOp.LogoutRequest]);
+    const logout = r.target.received.find((p) => p.opcode === InitiatorOp.LogoutRequest)!;
+    expect({ immediate: logout.immediate, final: (logout.byte1 & 0x80) !== 0, reason: logout.byte1 & 0x7f }).toEqual({ immediate: true, final: true, reason: 0 });
+    expect(failure(r)).toMatchObject({ type: 'disconnected', reason: 'the target asked us to log out (Asynchronous Message, event 1): logged out' });
     await recovers(r);
   });
 

@@ -1,9 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { ScsiOutcome } from '../../../host/backends/device.js';
 import { HostByte } from '../../../host/backends/host-byte.js';
 import { IscsiSession } from '../../../host/backends/iscsi/iscsi-session.js';
 import { INITIATOR_NAME } from '../../../host/backends/iscsi/iscsi-sessions.js';
-import { BUILT_CHECKERS, DaemonProcess, EventLog, runPathcheck, stopAllDaemons, waitUntil } from '../../helpers/daemon-process.js';
+import { BUILT_CHECKERS, DaemonProcess, EventLog, runPathcheck, stopAllDaemons, tempDir, waitUntil } from '../../helpers/daemon-process.js';
 import { runTool, stopAllTgtds, Tgtd, type TargetSpec } from '../../helpers/tgtd.js';
 
 // The iSCSI backend against a real target (issue 12): Debian's tgtd on 127.0.0.1, the unchanged tur.wasm.
@@ -45,6 +47,35 @@ describe('pathcheck check iscsi:// against tgtd', () => {
     const port = t.portalPort;
     await t.stop();
     expect(await check(`iscsi://127.0.0.1:${port}/${IQN}/1`)).toMatchObject({ state: 'down', status: 1 });
+  });
+});
+
+describe('pathcheck check iscsi:// with CHAP', () => {
+  it('--config takes the credentials from a pathcheckd config\'s targets{}: right secret up, wrong secret or none down; a bad config is one line, exit 2', async () => {
+    const chap = { user: 'pcuser', secret: 'the-cli-secret-8910' };
+    const t = await Tgtd.start({ targets: [{ iqn: IQN, luns: [{ lun: 1, sizeMiB: 8 }], chap }] });
+    const dir = tempDir();
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const config = (secret: string) => {
+      const file = join(dir, `${secret}.conf`);
+      writeFileSync(file, `targets {\n    target { name "${IQN}" chap_user "${chap.user}" chap_secret "${secret}" }\n}\n`);
+      return file;
+    };
+    const checkWith = async (...extra: string[]) => {
+      const r = await runPathcheck(['check', t.url(1, 1), '--json', '--timeout', '5000', ...extra], 20_000);
+      return { ...(JSON.parse(r.stdout) as { state: string; message: string }), status: r.status, stderr: r.stderr };
+    };
+    expect(await checkWith('--config', config(chap.secret))).toMatchObject({ state: 'up', status: 0, stderr: '' });
+    const wrong = await checkWith('--config', config('not-the-secret-1234'));
+    expect(wrong).toMatchObject({ state: 'down', status: 1, stderr: '' });
+    expect(JSON.stringify(wrong)).not.toContain('not-the-secret');
+    expect(await checkWith()).toMatchObject({ state: 'down', status: 1 });
+    const file = join(dir, 'bad.conf');
+    writeFileSync(file, `targets {\n    target { name "${IQN}" chap_user "${chap.user}" }\n}\n`);
+    const bad = await runPathcheck(['check', t.url(1, 1), '--config', file], 20_000);
+    expect(bad.status).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^pathcheck: .*bad\.conf.*chap_secret/)]);
   });
 });
 
@@ -144,6 +175,32 @@ describe('the daemon with iSCSI paths', () => {
     expect((await states())['sim:ok?id=a']).toBe('up');
     await t.restart();
     await waitUntil('every path up again', async () => JSON.stringify(await states()) === JSON.stringify(allUp), 30_000);
+  });
+
+  it('a target deleted while its paths are checked goes down (its session dropped, the login then refused); another target on the same tgtd stays up', async () => {
+    const t = await Tgtd.start({ targets: [TARGET, { iqn: `${IQN}-b`, luns: [{ lun: 1, sizeMiB: 8 }] }] });
+    const [a1, a2, b] = [t.url(1, 1), t.url(1, 2), t.url(2, 1)];
+    const d = await DaemonProcess.start({ config: { pollingInterval: 1, maxPollingInterval: 1, checkerTimeout: 2, paths: [a1, a2, b] } });
+    await waitUntil('every path up', async () => (await d.paths()).every((p) => p.state === 'up'), 15_000);
+    const log = await EventLog.open(d.socket);
+    await t.deleteTarget(1);
+    await waitUntil('the deleted target\'s paths down', async () => {
+      const rows = await d.paths();
+      return [a1, a2].every((u) => rows.find((p) => p.device === u)?.state === 'down');
+    }, 15_000);
+    // Three more rounds: down stays down (each check a refused login), b never left up.
+    const bChecks = (await d.path(b))!.checks;
+    await waitUntil('three more checks of b', async () => (await d.path(b))!.checks >= bChecks + 3, 15_000);
+    for (const u of [a1, a2]) {
+      expect(log.ofType('state').filter((e) => e.path === u).map((e) => e.to)).toEqual(['down']);
+      expect((await d.path(u))!.state).toBe('down');
+    }
+    expect(log.ofType('state').filter((e) => e.path === b)).toEqual([]);
+    expect(d.stderr.filter((l) => / warn /.test(l))).toEqual([
+      expect.stringMatching(new RegExp(`iscsi 127\\.0\\.0\\.1:${t.portalPort} ${IQN}: disconnected: `)),
+      expect.stringMatching(new RegExp(`iscsi 127\\.0\\.0\\.1:${t.portalPort} ${IQN}: login failed: target not found \\(status 0x0203\\)$`)),
+    ]);
+    await log.stop();
   });
 
   it('a frozen target (SIGSTOP) makes its paths timeout, then pending, while a second tgtd\'s paths stay up on time; SIGCONT brings them back up', async () => {
