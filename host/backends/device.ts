@@ -49,6 +49,12 @@ export interface Device {
   submitted(): void;
   /** On the I/O side, for a command this side claimed: finish it later, then call `done` once. Never throws. */
   start(done: () => void): void;
+  /**
+   * On the I/O side, for a command it started: no check waits for its answer any more (the check's
+   * deadline passed, or it ended without waiting). A backend that can cancel the command does (iSCSI:
+   * ABORT TASK) and still completes it through `done`; one that cannot lets it run. Never throws.
+   */
+  abandon(): void;
   /** How a host worker thread attaches to this same device (see attachDevice). */
   share(): DeviceShare;
   /** On the thread that opened it, once no path uses it: release what it holds (an iSCSI session reference). */

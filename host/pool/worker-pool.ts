@@ -558,7 +558,8 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
    * Job `id` ended: what it left on its device. An unread reply is discarded; a command it submitted but
    * did not wait for still goes to the device (its reply is discarded when it comes), unless the
    * thread that submitted it died before the device took it. A command of another job (another binding
-   * of the same device) is not this job's to settle.
+   * of the same device) is not this job's to settle. A started command nobody waits for any more is
+   * abandoned: a backend that can cancel it does, so the device is free before its answer would come.
    */
   private settleIo(id: number, deviceId: number, threadLost: boolean): void {
     const d = this.devices.get(deviceId);
@@ -567,8 +568,9 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
     if (io.owner !== id) return;
     const state = io.state;
     // A thread lost while it wrote the command (FILLING) or before handing it over: nobody will finish it.
-    if (state === IoState.COMPLETE || (threadLost && (state === IoState.SUBMITTED || state === IoState.FILLING))) io.release();
-    else if (state === IoState.SUBMITTED) this.startIo(d);
+    if (state === IoState.COMPLETE || (threadLost && (state === IoState.SUBMITTED || state === IoState.FILLING))) return io.release();
+    if (state === IoState.SUBMITTED) this.startIo(d);
+    if (io.state === IoState.STARTED) d.device.abandon();
   }
 
   /** Hand a submitted command to the device's I/O side (once: claim() takes it). */

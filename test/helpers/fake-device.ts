@@ -68,6 +68,13 @@ export class FakeDevice implements Device {
 
   close(): void {}
 
+  /** How many times the host gave up on a started command. */
+  abandoned = 0;
+
+  abandon(): void {
+    this.abandoned++;
+  }
+
   /** Queue answers for the next submissions. */
   answer(...answers: Array<Completion | typeof LATER>): this {
     this.queue.push(...answers);

@@ -21,12 +21,18 @@ export const TargetOp = {
   LoginResponse: 0x23,
   ScsiDataIn: 0x25,
   LogoutResponse: 0x26,
+  TaskManagementResponse: 0x22,
   AsyncMessage: 0x32,
   Reject: 0x3f,
 } as const;
 
 /** Initiator opcodes the honest target answers. */
-export const InitiatorOp = { NopOut: 0x00, ScsiCommand: 0x01, LoginRequest: 0x03, LogoutRequest: 0x06 } as const;
+export const InitiatorOp = { NopOut: 0x00, ScsiCommand: 0x01, TaskManagementRequest: 0x02, LoginRequest: 0x03, LogoutRequest: 0x06 } as const;
+
+/** RFC 7143 11.6: Task Management Function Response; `response` 0 is "function complete". */
+export function tmfResponse(itt: number, response: number, numbers: Numbers): Uint8Array {
+  return targetPdu({ opcode: TargetOp.TaskManagementResponse, byte2: response, itt, word20: 0, ...numbers });
+}
 
 /** The BHS words a target PDU sets (RFC 7143 11.2.1 offsets); unset ones are 0. */
 export interface TargetBhs {
@@ -330,6 +336,8 @@ export class FakeConnection {
       }
       case InitiatorOp.NopOut:
         return pdu.itt === RESERVED_TAG ? undefined : nopIn({ itt: pdu.itt, lun: pdu.bytes8, numbers: this.numbers() });
+      case InitiatorOp.TaskManagementRequest:
+        return tmfResponse(pdu.itt, 0, this.numbers());
       case InitiatorOp.LogoutRequest:
         return targetPdu({ opcode: TargetOp.LogoutResponse, itt: pdu.itt, word20: 0, ...this.numbers() });
       default:

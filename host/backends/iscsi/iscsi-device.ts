@@ -1,6 +1,6 @@
 import type { Device, DeviceShare } from '../device.js';
 import { IoKind, IoSlot } from '../io-slot.js';
-import type { IscsiSession } from './iscsi-session.js';
+import type { IscsiSession, ScsiTask } from './iscsi-session.js';
 import { iscsiSessions } from './iscsi-sessions.js';
 import { parseIscsiSpec, type IscsiSpec } from './iscsi-spec.js';
 
@@ -18,6 +18,8 @@ export class IscsiDevice implements Device {
   /** Unknown until READ CAPACITY is asked for: plain reads are refused (no checker on this backend does them yet). */
   readonly blockCount = 0;
   private session: IscsiSession | null = null;
+  /** The command this device started and the session has not answered yet. */
+  private current: ScsiTask | null = null;
   private closed = false;
 
   private constructor(
@@ -53,15 +55,23 @@ export class IscsiDevice implements Device {
       return done();
     }
     this.session ??= iscsiSessions.acquire(this.target);
-    this.session.submit({
+    const task: ScsiTask = {
       lun: this.target.lun,
       cdb: cdb.slice(),
       dataInLength,
       done: (outcome) => {
+        if (this.current === task) this.current = null;
         io.complete(outcome);
         done();
       },
-    });
+    };
+    this.current = task;
+    this.session.submit(task);
+  }
+
+  /** The check gave up on the command (its deadline): ABORT TASK, so that the LUN's next check is not held `pending`. */
+  abandon(): void {
+    if (this.current !== null) this.session?.abort(this.current);
   }
 
   close(): void {

@@ -5,13 +5,13 @@ import type { ScsiOutcome } from '../device.js';
 import { HostByte } from '../host-byte.js';
 import { RESERVED_TAG } from './bhs.js';
 import { LoginError, LoginNegotiation, type ChapCredentials, type Negotiated } from './login-negotiation.js';
-import { encodeLogoutRequest, encodeNopOutPing, encodeNopOutReply, encodeScsiCommand } from './pdu-encode.js';
+import { encodeLogoutRequest, encodeNopOutPing, encodeNopOutReply, encodeScsiCommand, encodeTaskManagementRequest, TaskFunction } from './pdu-encode.js';
 import { PduError } from './pdu-error.js';
 import { Opcode, opcodeName } from './pdu-opcode.js';
 import { PduReader } from './pdu-reader.js';
 import { encodeLun } from './scsi-lun.js';
 import { cmdWindowOpen, cmdWindowValid, snAdd, snLt } from './serial-number.js';
-import type { LoginResponse, ScsiDataIn, ScsiResponse, TargetPdu } from './target-pdu.js';
+import type { LoginResponse, ScsiDataIn, ScsiResponse, TargetPdu, TaskManagementResponse } from './target-pdu.js';
 
 /** One SCSI command for a LUN behind this session; `done` is called exactly once. */
 export interface ScsiTask {
@@ -36,8 +36,13 @@ export interface SessionOptions {
   readonly pingAfterMs?: number;
   /** ... and the connection is dropped when it is not answered within this (default 5 s, noop_out_timeout). */
   readonly pingTimeoutMs?: number;
-  /** A command not answered within this drops the connection (default 30 s, the kernel's SCSI command timeout). */
+  /**
+   * A command not answered within this is aborted (default: never here; the host aborts a command when
+   * the check waiting for it passes its deadline, the checker_timeout, as the kernel does at SG_IO's).
+   */
   readonly commandTimeoutMs?: number;
+  /** An ABORT TASK not answered within this drops the connection (default 15 s, open-iscsi's abort_timeout). */
+  readonly abortTimeoutMs?: number;
   /** After a failed connection, no new attempt for this long, doubling up to `maxBackoffMs` (default 250 ms .. 8 s). */
   readonly backoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -58,7 +63,13 @@ interface Outstanding {
   received: number;
   nextDataSN: number;
   readonly sentAt: number;
+  readonly cmdSN: number;
+  /** Its ABORT TASK is on its way since then. */
+  abortSentAt?: number;
 }
+
+/** What a command aborted at its deadline completes with (the target confirmed the abort). */
+const TIMED_OUT: ScsiOutcome = { ...FAIL_NOW, hostStatus: HostByte.TIME_OUT };
 
 type State = 'idle' | 'connecting' | 'ready' | 'closed';
 
@@ -67,8 +78,9 @@ type State = 'idle' | 'connecting' | 'ready' | 'closed';
  * its LUNs, on the main thread (DESIGN.md: socket I/O never runs where plugin code does). Commands
  * wait for the login and for room in the CmdSN window; many are outstanding at once, each under its
  * own ITT. Connection loss completes every outstanding command with DID_TRANSPORT_DISRUPTED, as the
- * kernel's initiator does; a command unanswered past `commandTimeoutMs`, or a target that makes us
- * answer pings it never reads, ends the connection too. While the session cannot log in (a backoff
+ * kernel's initiator does. A command nobody waits for any more (abort(), or past `commandTimeoutMs`)
+ * gets ABORT TASK; an abort not answered, or a target that makes us answer pings it never reads,
+ * ends the connection too. While the session cannot log in (a backoff
  * after a failure, a login refused), a command completes at once with DID_NO_CONNECT: a checker sees
  * the path down, not a hang.
  * The next command after the backoff reconnects: a target back up is found by the next check.
@@ -81,6 +93,8 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
   private loginTimer: NodeJS.Timeout | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private pingItt: number | null = null;
+  /** ABORT TASK requests on their way: their ITT -> the ITT of the task they abort. */
+  private readonly aborts = new Map<number, number>();
   /** The target asked for a Logout (Asynchronous Message, event 1) and ours is on its way. */
   private leaving = false;
   private lastHeard = 0;
@@ -100,6 +114,7 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
   private readonly pingAfterMs: number;
   private readonly pingTimeoutMs: number;
   private readonly commandTimeoutMs: number;
+  private readonly abortTimeoutMs: number;
   private readonly backoffMs: number;
   private readonly maxBackoffMs: number;
 
@@ -111,7 +126,8 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
     this.loginTimeoutMs = opts.loginTimeoutMs ?? 10_000;
     this.pingAfterMs = opts.pingAfterMs ?? 5000;
     this.pingTimeoutMs = opts.pingTimeoutMs ?? 5000;
-    this.commandTimeoutMs = opts.commandTimeoutMs ?? 30_000;
+    this.commandTimeoutMs = opts.commandTimeoutMs ?? Infinity;
+    this.abortTimeoutMs = opts.abortTimeoutMs ?? 15_000;
     this.backoffMs = opts.backoffMs ?? 250;
     this.maxBackoffMs = opts.maxBackoffMs ?? 8000;
     this.backoff = this.backoffMs;
@@ -130,6 +146,53 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
     }
     this.waiting.push(task);
     if (this.state === 'ready') this.flush();
+  }
+
+  /**
+   * Nobody waits for `task` any more (its check's deadline passed). Not yet sent, it is dropped; sent, it
+   * gets ABORT TASK (RFC 7143 11.5), and completes DID_TIME_OUT once the target confirms (function
+   * complete, or no such task); a refusal, or no answer within `abortTimeoutMs`, ends the connection
+   * (ERL 0 has nothing finer). Either way the LUN is free for its next command well before a connection
+   * backstop would come, and the other LUNs of the session are untouched.
+   */
+  abort(task: ScsiTask): void {
+    const w = this.waiting.indexOf(task);
+    if (w >= 0) {
+      this.waiting.splice(w, 1);
+      return task.done(TIMED_OUT);
+    }
+    for (const [itt, o] of this.tasks) if (o.task === task) return this.sendAbort(itt, o);
+  }
+
+  private sendAbort(itt: number, o: Outstanding): void {
+    // A leaving connection ends soon and completes it; one abort per task is enough.
+    if (this.state !== 'ready' || this.leaving || o.abortSentAt !== undefined) return;
+    o.abortSentAt = performance.now();
+    const tmf = this.allocateItt();
+    this.aborts.set(tmf, itt);
+    this.socket!.write(
+      encodeTaskManagementRequest({
+        function: TaskFunction.AbortTask,
+        immediate: true,
+        lun: encodeLun(o.task.lun),
+        itt: tmf,
+        referencedTaskTag: itt,
+        refCmdSN: o.cmdSN,
+        cmdSN: this.cmdSN,
+        expStatSN: this.expStatSN,
+      }),
+    );
+  }
+
+  private aborted(pdu: TaskManagementResponse): void {
+    const itt = this.aborts.get(pdu.itt);
+    if (itt === undefined) throw new ProtocolError(`Task Management Function Response for task 0x${pdu.itt.toString(16)}, which is no abort of ours`);
+    this.aborts.delete(pdu.itt);
+    this.expStatSN = snAdd(pdu.statSN, 1);
+    // RFC 7143 11.6.1: 0 function complete, 1 task does not exist (answered meanwhile, or lost).
+    if (pdu.response !== 0 && pdu.response !== 1) throw new ProtocolError(`ABORT TASK of task 0x${itt.toString(16)} refused (response ${pdu.response})`);
+    const o = this.tasks.get(itt);
+    if (o !== undefined) this.complete(itt, o, TIMED_OUT);
   }
 
   /**
@@ -242,7 +305,7 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
 
   private send(task: ScsiTask): void {
     const itt = this.allocateItt();
-    this.tasks.set(itt, { task, data: new Uint8Array(task.dataInLength), received: 0, nextDataSN: 0, sentAt: performance.now() });
+    this.tasks.set(itt, { task, data: new Uint8Array(task.dataInLength), received: 0, nextDataSN: 0, sentAt: performance.now(), cmdSN: this.cmdSN });
     const pdu = encodeScsiCommand({
       read: task.dataInLength > 0,
       write: false,
@@ -290,6 +353,8 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
         if (pdu.asyncEvent === LOGOUT_REQUESTED) return this.logOutOnRequest();
         // The target's right, no breach of the protocol: the connection ends, ERL 0 has nothing to keep.
         return this.fail(`the target ${ASYNC_EVENTS.get(pdu.asyncEvent) ?? 'sent an unknown event'} (Asynchronous Message, event ${pdu.asyncEvent})`);
+      case Opcode.TaskManagementResponse:
+        return this.aborted(pdu);
       case Opcode.LogoutResponse:
         if (this.leaving) return this.fail(`the target ${ASYNC_EVENTS.get(LOGOUT_REQUESTED)} (Asynchronous Message, event 1): logged out`);
         this.socket?.end();
@@ -345,10 +410,12 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
 
   private keepalive(): void {
     const now = performance.now();
-    // A target may answer pings and never a command; the oldest outstanding one is the map's first.
-    const oldest = this.tasks.entries().next().value;
-    if (oldest !== undefined && now - oldest[1].sentAt > this.commandTimeoutMs) {
-      return this.fail(`no response to task 0x${oldest[0].toString(16)} within ${this.commandTimeoutMs} ms`);
+    // A target may answer pings and never a command, nor an abort of one. Tasks are in the order sent.
+    for (const [itt, o] of this.tasks) {
+      if (o.abortSentAt !== undefined && now - o.abortSentAt > this.abortTimeoutMs) {
+        return this.fail(`no answer to the ABORT TASK of task 0x${itt.toString(16)} within ${this.abortTimeoutMs} ms`);
+      }
+      if (now - o.sentAt > this.commandTimeoutMs) this.sendAbort(itt, o);
     }
     if (this.pingItt !== null) {
       if (now - this.lastHeard > this.pingTimeoutMs) this.fail(`no answer to a NOP-Out ping within ${this.pingTimeoutMs} ms`);
@@ -365,7 +432,7 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
     for (;;) {
       const itt = this.nextItt;
       this.nextItt = this.nextItt >= 0xfffffffe ? 1 : this.nextItt + 1;
-      if (!this.tasks.has(itt) && itt !== this.pingItt) return itt;
+      if (!this.tasks.has(itt) && !this.aborts.has(itt) && itt !== this.pingItt) return itt;
     }
   }
 
@@ -391,6 +458,7 @@ export class IscsiSession extends EventEmitter<{ event: [SessionEvent] }> {
     this.login = null;
     this.pingItt = null;
     this.leaving = false;
+    this.aborts.clear();
     if (this.loginTimer !== null) clearTimeout(this.loginTimer);
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.loginTimer = this.pingTimer = null;

@@ -120,6 +120,9 @@ export class SimDevice implements Device {
     return { spec: this.spec, shared: this.state.shared, io: this.io.shared };
   }
 
+  /** A simulated hang stands for a device that answers nothing, an abort included: the command stays. */
+  abandon(): void {}
+
   /** A simulated disk holds nothing outside its shared memory. */
   close(): void {}
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DaemonProcess, runPathcheck, sleep, stopAllDaemons, waitUntil } from '../../helpers/daemon-process.js';
+import { DaemonProcess, EventLog, runPathcheck, sleep, stopAllDaemons, waitUntil } from '../../helpers/daemon-process.js';
 import { FakeTarget, HONEST, InitiatorOp, TargetOp, loginResponse, targetPdu, type Script } from '../../helpers/fake-target.js';
 import { staysResponsive } from '../../helpers/responsive.js';
 
@@ -70,5 +70,35 @@ describe('the daemon with one path on a hostile target and 10 sim paths', () => 
     hostile.script = HONEST;
     // The session's backoff has doubled towards its 8 s cap.
     await waitUntil('the path up on an honest target', async () => (await d.path(hostile.url()))?.state === 'up', 20_000, 200);
+  });
+});
+
+describe('a LUN that does not answer one command, on a session that stays up', () => {
+  it('the check times out, the command gets ABORT TASK at the deadline, and the next check runs (up), not pending; the session is kept', async () => {
+    let commands = 0;
+    let ignored: number | null = null;
+    // Answers everything but the second SCSI Command (the first check's TUR comes first).
+    const t = await target({
+      pdu: (x) => {
+        if (x.pdu.opcode === InitiatorOp.ScsiCommand && ++commands === 2) {
+          ignored = x.pdu.itt;
+          return;
+        }
+        x.answer();
+      },
+    });
+    const d = await DaemonProcess.start({ config: { pollingInterval: 1, maxPollingInterval: 1, checkerTimeout: 1, paths: [t.url()] } });
+    // Opened before the second check's deadline (2 s in): its timeout and what follows are seen.
+    const log = await EventLog.open(d.socket);
+    const timedOut = await log.waitFor('the timeout', (e) => e.type === 'state' && e.to === 'timeout', 10_000);
+    await log.waitFor('up again', (e) => e.type === 'state' && e.to === 'up' && e.seq > timedOut.seq, 10_000);
+    // Two more checks: it stays up (the aborted command no longer holds the LUN).
+    await sleep(2500);
+    const states = log.ofType('state').map((e) => e.to);
+    expect(states.slice(states.indexOf('timeout'))).toEqual(['timeout', 'up']);
+    const aborts = t.received.filter((p) => p.opcode === InitiatorOp.TaskManagementRequest);
+    expect(aborts.map((p) => ({ fn: p.byte1 & 0x7f, referenced: p.word20 }))).toEqual([{ fn: 1, referenced: ignored }]);
+    expect(t.connections).toHaveLength(1);
+    await log.stop();
   });
 });

@@ -16,6 +16,7 @@ import {
   nopIn,
   reject,
   scsiResponse,
+  tmfResponse,
   targetPdu,
   type Exchange,
   type Script,
@@ -31,6 +32,7 @@ const OPTIONS: SessionOptions = {
   pingAfterMs: 150,
   pingTimeoutMs: 250,
   commandTimeoutMs: 1500,
+  abortTimeoutMs: 300,
   backoffMs: 20,
   maxBackoffMs: 20,
 };
@@ -124,6 +126,15 @@ const onCommand = (misbehave: (x: Exchange) => void): Script => ({
   pdu: (x) => (x.pdu.opcode === InitiatorOp.ScsiCommand ? misbehave(x) : x.answer()),
 });
 
+/** Never answer PDUs of opcode `a`; for opcode `b`, `onB` (default: no answer either); answer the rest honestly. */
+const silentOn = (a: number, b: number, onB?: (x: Exchange) => void): Script => ({
+  pdu: (x) => {
+    if (x.pdu.opcode === a) return;
+    if (x.pdu.opcode === b) return onB?.(x);
+    x.answer();
+  },
+});
+
 /** Misbehave at one login step; answer everything else honestly. */
 const atLoginStep = (step: number, misbehave: (x: Exchange) => void, chap = false): Script => ({
   chap,
@@ -215,7 +226,13 @@ describe('a target misbehaving in Full Feature Phase: the outstanding command ge
       INQUIRY,
     ],
     ['says it drops the connection (Asynchronous Message, event 2)', onCommand((x) => x.conn.send(asyncMessage(2, x.conn.numbers(), [0, 2, 20]))), /^the target is dropping this connection \(Asynchronous Message, event 2\)$/],
-    ['answers pings but never the command', onCommand(() => {}), /^no response to task 0x[0-9a-f]+ within 1500 ms$/],
+    ['answers pings but never the command, nor its ABORT TASK', silentOn(InitiatorOp.ScsiCommand, InitiatorOp.TaskManagementRequest), /^no answer to the ABORT TASK of task 0x[0-9a-f]+ within 300 ms$/],
+    [
+      'refuses the ABORT TASK of a command it never answers',
+      silentOn(InitiatorOp.ScsiCommand, InitiatorOp.TaskManagementRequest, (x) => x.conn.send(tmfResponse(x.pdu.itt, 255, x.conn.numbers()))),
+      /^target broke the protocol: ABORT TASK of task 0x[0-9a-f]+ refused \(response 255\)$/,
+    ],
+    ['answers an ABORT TASK we never sent', onCommand((x) => x.conn.send(tmfResponse(x.pdu.itt + 1000, 0, x.conn.numbers()))), /^target broke the protocol: Task Management Function Response for task 0x[0-9a-f]+, which is no abort of ours$/],
   ];
 
   it.each(cases)('%s', async (_, script, reason, cdb = TUR) => {
@@ -270,6 +287,38 @@ describe('a target misbehaving in Full Feature Phase: the outstanding command ge
     expect({ immediate: logout.immediate, final: (logout.byte1 & 0x80) !== 0, reason: logout.byte1 & 0x7f }).toEqual({ immediate: true, final: true, reason: 0 });
     expect(failure(r)).toMatchObject({ type: 'disconnected', reason: 'the target asked us to log out (Asynchronous Message, event 1): logged out' });
     await recovers(r);
+  });
+
+  it('a command never answered is aborted after commandTimeoutMs: ABORT TASK (immediate) names its task, LUN and CmdSN; confirmed, it completes DID_TIME_OUT and the session carries on', async () => {
+    const r = await rig(silentOn(InitiatorOp.ScsiCommand, -1));
+    const o = await run(r.session);
+    expect(o.hostStatus).toBe(HostByte.TIME_OUT);
+    const [cmd] = r.target.received.filter((p) => p.opcode === InitiatorOp.ScsiCommand);
+    const [tmf] = r.target.received.filter((p) => p.opcode === InitiatorOp.TaskManagementRequest);
+    const refCmdSN = new DataView(tmf!.bytes32.buffer, tmf!.bytes32.byteOffset).getUint32(0);
+    expect({ immediate: tmf!.immediate, fn: tmf!.byte1, lun: [...tmf!.bytes8], referenced: tmf!.word20, refCmdSN, cmdSN: tmf!.cmdSN }).toEqual({
+      immediate: true,
+      fn: 0x81,
+      lun: [...cmd!.bytes8],
+      referenced: cmd!.itt,
+      refCmdSN: cmd!.cmdSN,
+      cmdSN: (cmd!.cmdSN + 1) >>> 0,
+    });
+    expect(r.events).toEqual([{ type: 'connected' }]);
+    expect(r.session.load).toEqual({ outstanding: 0, waiting: 0, state: 'ready' });
+    await recovers(r);
+  });
+
+  it('abort() of a command still waiting for the login completes it DID_TIME_OUT and never sends it', async () => {
+    const r = await rig(atLoginStep(1, () => {}));
+    const outcomes: ScsiOutcome[] = [];
+    const task = { lun: 1, cdb: TUR, dataInLength: 0, done: (o: ScsiOutcome) => outcomes.push(o) };
+    r.session.submit(task);
+    r.session.abort(task);
+    expect(outcomes.map((o) => o.hostStatus)).toEqual([HostByte.TIME_OUT]);
+    expect(r.session.load.waiting).toBe(0);
+    await r.session.close(200);
+    expect(r.target.received.filter((p) => p.opcode === InitiatorOp.ScsiCommand)).toEqual([]);
   });
 
   it('a vendor-specific Asynchronous Message (event 255) is no reason to drop the connection', async () => {
