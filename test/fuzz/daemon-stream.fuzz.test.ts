@@ -61,10 +61,13 @@ const item: fc.Arbitrary<Item> = fc.oneof(
   { arbitrary: fc.constantFrom<Item>({ kind: 'disconnect' }, { kind: 'end' }), weight: 1 },
 );
 
-/** A raw connection whose answers are read and dropped. */
+/** A raw connection whose answers are read and dropped; once connected, its errors are ignored (the daemon may drop a connection it finds abusive). */
 function rawConnection(socket: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = createConnection(socket, () => resolve(s));
+    const s = createConnection(socket, () => {
+      s.off('error', reject).on('error', () => {});
+      resolve(s);
+    });
     s.on('data', () => {});
     s.on('error', reject);
   });
@@ -81,7 +84,6 @@ async function play(socket: string, items: readonly Item[]): Promise<void> {
       continue;
     }
     s ??= await rawConnection(socket);
-    s.on('error', () => {}); // the daemon may drop a connection it finds abusive
     const ok = s.write(it.bytes);
     if (!ok) await new Promise<void>((r) => (s!.destroyed ? r() : s!.once('drain', r).once('close', r)));
   }
