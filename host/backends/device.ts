@@ -42,6 +42,7 @@ export interface DeviceShare {
 export interface Device {
   /** The spec the device was created from, e.g. `sim:standby?id=lun3`. */
   readonly spec: string;
+  /** The device's capacity, for the shim's bounds check of a plain read; 0 while the backend has not learnt it (the backend checks then). */
   readonly blockSize: number;
   readonly blockCount: number;
   readonly io: IoSlot;

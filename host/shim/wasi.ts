@@ -241,8 +241,10 @@ export class WasiShim {
     const { device } = entry;
     const io = device.io;
     if (io.state === IoState.IDLE) {
-      // Not wholly inside the device: refused before it reaches the target.
-      if (length > IO_DATA_MAX || at + length > device.blockCount * device.blockSize) return Errno.INVAL;
+      // Not wholly inside the device: refused before it reaches the target (by the backend, while the
+      // shim does not know the capacity yet).
+      const known = device.blockCount > 0;
+      if (length > IO_DATA_MAX || (known && at + length > device.blockCount * device.blockSize)) return Errno.INVAL;
       if (!io.submitRead(at, length, this.owner)) return Errno.BUSY;
       device.submitted();
     } else if (io.state === IoState.FILLING || io.owner !== this.owner || io.kind !== IoKind.READ || io.readOffset !== at || io.readLength !== length) {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SENSE_FORMATS, senseBytes } from '../../host/backends/sim/sense-bytes.js';
+import { SENSE_FORMATS, senseBytes } from '../../host/backends/sense-bytes.js';
 import { DRIVER_SENSE } from '../../host/shim/sg-header.js';
 import { loadSdkHarness, type HarnessFn } from '../helpers/sdk-harness.js';
 import { runFuzz, testTimeout, type FuzzOptions } from './fuzz-params.js';

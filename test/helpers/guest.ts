@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import type { Device } from '../../host/backends/device.js';
 import { DeviceNamespace } from '../../host/shim/device-namespace.js';
 import { GuestMemory } from '../../host/shim/guest-memory.js';
 import { OutputLimiter, type OutputStream } from '../../host/shim/output-limit.js';
@@ -172,6 +173,11 @@ export class Guest {
 
   /** Publish a fake device under `name` and open it; returns the device and its fd. */
   device(name = 'sda', dev = new FakeDevice(`fake:${name}`)): { dev: FakeDevice; fd: number } {
+    return this.publish(name, dev);
+  }
+
+  /** Publish any device under `name` and open it. */
+  publish<D extends Device>(name: string, dev: D): { dev: D; fd: number } {
     this.ns.add(name, dev);
     const { errno, fd } = this.open(name);
     expect(errno).toBe(SUCCESS);

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync, ftruncateSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, openSync, closeSync, ftruncateSync, readdirSync, readFileSync, readlinkSync, rmSync, writeSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { GiveUp, tempDir, waitUntil } from './daemon-process.js';
@@ -84,7 +84,8 @@ function checkSpec(t: TargetSpec): void {
   for (const l of t.luns) {
     if (!Number.isInteger(l.lun) || l.lun < 1 || l.lun > 255 || seen.has(l.lun)) throw new Error(`tgtd fixture: bad or repeated LUN ${l.lun} in ${t.iqn} (want 1..255, each once)`);
     seen.add(l.lun);
-    if (!Number.isInteger(l.sizeMiB) || l.sizeMiB < 1 || l.sizeMiB > 1 << 20) throw new Error(`tgtd fixture: bad sizeMiB ${l.sizeMiB} for LUN ${l.lun} of ${t.iqn} (want 1..1048576)`);
+    // Up to 4 TiB (sparse): past 2 TiB a LUN needs READ CAPACITY(16) and READ(16).
+    if (!Number.isInteger(l.sizeMiB) || l.sizeMiB < 1 || l.sizeMiB > 4 << 20) throw new Error(`tgtd fixture: bad sizeMiB ${l.sizeMiB} for LUN ${l.lun} of ${t.iqn} (want 1..4194304)`);
     // tgtadm splits --params on ',' and '='; INQUIRY fields are printable ASCII.
     for (const [field, value, max] of [['vendor', l.vendor, 8], ['product', l.product, 16]] as const) {
       if (value !== undefined && !(value.length >= 1 && value.length <= max && /^[!-~]+$/.test(value) && !/[,=]/.test(value))) {
@@ -244,6 +245,17 @@ export class Tgtd {
     await this.configure(tid, spec);
     this.targets.set(tid, spec);
     return tid;
+  }
+
+  /** Write `bytes` at byte `offset` of a LUN's backing file (tgtd reads it through the same page cache). */
+  writeLun(tid: number, lun: number, offset: number, bytes: Uint8Array): void {
+    if (!this.target(tid).luns.some((l) => l.lun === lun)) throw new Error(`tgtd fixture: target ${tid} has no LUN ${lun}`);
+    const fd = openSync(this.backingFile(tid, lun), 'r+');
+    try {
+      writeSync(fd, bytes, 0, bytes.length, offset);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   async lunOffline(tid: number, lun: number): Promise<void> {

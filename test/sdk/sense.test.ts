@@ -7,7 +7,7 @@
 // (0x72/0x73): key = b[1] & 0x0f (len > 1), asc = b[2] (len > 2), ascq = b[3] (len > 3).
 
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { senseBytes } from '../../host/backends/sim/sense-bytes.js';
+import { senseBytes } from '../../host/backends/sense-bytes.js';
 import { loadSdkHarness, type HarnessFn } from '../helpers/sdk-harness.js';
 
 let memory: WebAssembly.Memory;

@@ -909,6 +909,15 @@ describe('the rest of the WASI subset', () => {
       { offset: 1024, length: 0 },
     ]);
   });
+
+  it('fd_pread on a device whose capacity is not known yet (0 blocks) reaches the device, which checks it; one longer than a transfer still does not', () => {
+    const g = new Guest();
+    g.memory.grow(2);
+    const { dev, fd } = g.device('unknown', new FakeDevice('fake:unknown', 0, 0));
+    expect(g.read(fd, [16], 1n << 40n).errno).toBe(SUCCESS);
+    expect(g.read(fd, [65536, 1], 0n).errno).toBe(INVAL);
+    expect(dev.reads).toEqual([{ offset: 2 ** 40, length: 16 }]);
+  });
 });
 
 describe('non-blocking device fds', () => {

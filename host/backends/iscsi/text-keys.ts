@@ -1,4 +1,4 @@
-import { quote } from '../sim/sim-spec-error.js';
+import { quote } from '../quote.js';
 import { PduError } from './pdu-error.js';
 
 /**

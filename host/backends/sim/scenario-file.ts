@@ -3,7 +3,7 @@
  * Shared with the Python rig, so everything is checked here rather than trusted.
  */
 import { boolean, field, hexByte, integer, list, member, object, onlyKeys, shown, string } from './json-fields.js';
-import { SENSE_FORMATS, type SenseData } from './sense-bytes.js';
+import { SENSE_FORMATS, type SenseData } from '../sense-bytes.js';
 
 /** Every integer a device keeps lives in an Int32Array cell of its shared state. */
 export const INT_MAX = 0x7fffffff;

@@ -1,6 +1,7 @@
 import raw from './scenarios.json' with { type: 'json' };
 import { INT_MAX, compileScenarioFile, type Answer, type ParamSpec, type Scenario, type ScenarioFile } from './scenario-file.js';
-import { SimSpecError, quote } from './sim-spec-error.js';
+import { quote } from '../quote.js';
+import { SimSpecError } from './sim-spec-error.js';
 
 /** The scenarios every sim device runs, loaded and checked once per thread when first imported. */
 const FILE = ((): ScenarioFile => {

@@ -4,7 +4,7 @@ import { IoKind, IoPlan, IoSlot } from '../io-slot.js';
 import { inquiryData } from './inquiry-data.js';
 import { MAX_SCENARIO_PARAMS, type Answer, type Program, type Quantity, type Response } from './scenario-file.js';
 import { CODES, SCENARIOS, isGood } from './scenario.js';
-import { SENSE_FORMATS, senseBytes } from './sense-bytes.js';
+import { SENSE_FORMATS, senseBytes } from '../sense-bytes.js';
 import { parseScenarioChange, parseSimSpec } from './sim-spec.js';
 import { SimState, type Snapshot } from './sim-state.js';
 

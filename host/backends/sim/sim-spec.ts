@@ -1,7 +1,8 @@
 import type { ParamSpec, Scenario } from './scenario-file.js';
 import { DEVICE_PARAMS, parseParam, scenarioByName } from './scenario.js';
-import type { SenseFormat } from './sense-bytes.js';
-import { SimSpecError, quote } from './sim-spec-error.js';
+import type { SenseFormat } from '../sense-bytes.js';
+import { quote } from '../quote.js';
+import { SimSpecError } from './sim-spec-error.js';
 
 const PREFIX = 'sim:';
 const DEVICE_PARAM_LIST: readonly ParamSpec[] = [DEVICE_PARAMS.id, DEVICE_PARAMS.sense, DEVICE_PARAMS.blocks];

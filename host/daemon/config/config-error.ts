@@ -1,3 +1,5 @@
+import { quote as quoteText } from '../../backends/quote.js';
+
 /**
  * A config file that cannot be used. `file` is the name as given (what the user typed), `line` is
  * 1-based, 0 when no line applies (an unreadable file, a JSON value whose line is unknown). The message
@@ -16,8 +18,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** Quote user text for a one-line message: control characters are shown escaped, never as line breaks. */
+/** Quote config text for a one-line message (backends' quote, cut at 80 characters by default). */
 export function quote(text: string, max = 80): string {
-  const shown = text.length > max ? `${text.slice(0, max)}...` : text;
-  return `'${shown.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}'`;
+  return quoteText(text, max);
 }

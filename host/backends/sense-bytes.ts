@@ -1,4 +1,6 @@
-/** Sense data formats a simulated device can answer in (SPC-4 4.5), in the order the shared state stores them. */
+// Sense data (SPC-4 4.5): written by the sim, read by transports that act on what the target said.
+
+/** Sense data formats a simulated device can answer in, in the order the shared state stores them. */
 export const SENSE_FORMATS = ['fixed', 'descriptor'] as const;
 export type SenseFormat = (typeof SENSE_FORMATS)[number];
 
@@ -33,4 +35,12 @@ export function senseBytes(format: SenseFormat, sense: SenseData): Uint8Array {
   b[2] = sense.asc;
   b[3] = sense.ascq;
   return b;
+}
+
+/** Key, ASC and ASCQ of sense bytes in either format (current or deferred); null when too short or no sense. */
+export function senseData(b: Uint8Array): SenseData | null {
+  const code = (b[0] ?? 0) & 0x7f;
+  if ((code === 0x70 || code === 0x71) && b.length >= 14) return { key: b[2]! & 0x0f, asc: b[12]!, ascq: b[13]! };
+  if ((code === 0x72 || code === 0x73) && b.length >= 4) return { key: b[1]! & 0x0f, asc: b[2]!, ascq: b[3]! };
+  return null;
 }
