@@ -4,6 +4,8 @@
 //      - transport: IscsiSession.submit of a TUR, awaited, then the next;
 //      - full check: tur.wasm through a CheckHost (2 workers) on an IscsiDevice, runner.check;
 //      - libiscsi: iscsi_testunitready_sync in a C loop (bench/peers/tur-loop.c);
+//      - the socket floor, no iSCSI: 48 bytes to a C echo server on loopback and back, from a C
+//        client and from a Node net.Socket (bench/peers/socket-floor.c): what the runtime alone costs;
 //   2. throughput, LUNS LUNs of one target, one session, LUNS commands outstanding, each resent as
 //      soon as it completes, counted over a window after a warm-up:
 //      - transport: LUNS TURs in flight on one IscsiSession;
@@ -20,10 +22,11 @@
 // bounded by a count and by time. Linux only (/proc, tgtd).
 // Run with `npm run bench:iscsi` (builds first). `--only latency|throughput` runs one part (for node
 // --cpu-prof; no results file then); `--rounds N` (default 5).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { CHECKERS_DIR, cpuPercent, cpuReading, fmt, machineInfo, printTable, requireLinux, summary, writeResult } from './daemon-harness.mjs';
 import { startTgtd } from './tgtd-control.mjs';
@@ -50,7 +53,7 @@ const TURN_MAX_MS = 60_000;
 const MAX_PER_LANE = 1_000_000;
 const TARGETS = { p50VsLibiscsi: 1.1, throughputVsLibiscsi: 0.8 };
 const TUR = Uint8Array.of(0, 0, 0, 0, 0, 0);
-const PEER_SOURCE = fileURLToPath(new URL('./peers/tur-loop.c', import.meta.url));
+const peerSource = (name) => fileURLToPath(new URL(`./peers/${name}.c`, import.meta.url));
 
 const arg = (name) => {
   const i = process.argv.indexOf(name);
@@ -74,12 +77,53 @@ function run(bin, args, timeoutMs) {
   });
 }
 
-async function buildPeer(dir) {
-  const out = join(dir, 'tur-loop');
-  await run('cc', ['-O2', '-o', out, PEER_SOURCE, '-liscsi'], 60_000).catch((e) => {
-    throw new Error(`cannot build ${PEER_SOURCE} against libiscsi (needs cc and Debian's libiscsi-dev): ${e.message}`);
+async function buildPeer(dir, name, libs) {
+  const out = join(dir, name);
+  const source = peerSource(name);
+  await run('cc', ['-O2', '-o', out, source, ...libs], 60_000).catch((e) => {
+    throw new Error(`cannot build ${source}${libs.length > 0 ? ' against libiscsi (needs cc and Debian\'s libiscsi-dev)' : ' (needs cc)'}: ${e.message}`);
   });
   return out;
+}
+
+/** The C echo server of the socket floor, on a free loopback port; stop() kills it. */
+async function startEcho(bin) {
+  const child = spawn(bin, ['echo'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${bin} echo: no port within 5 s`)), 5000);
+    child.once('error', reject);
+    child.stdout.once('data', (chunk) => {
+      clearTimeout(timer);
+      resolve(JSON.parse(String(chunk)).port);
+    });
+  });
+  return { port, stop: () => child.kill('SIGKILL') };
+}
+
+/** A Node client of the echo server: `once()` sends 48 bytes and resolves when 48 have come back. */
+async function nodePinger(port) {
+  const socket = createConnection({ host: '127.0.0.1', port, noDelay: true });
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const bhs = Buffer.alloc(48);
+  let waiting = 0;
+  let resolve = null;
+  socket.on('data', (chunk) => {
+    waiting -= chunk.length;
+    if (waiting <= 0 && resolve !== null) {
+      const r = resolve;
+      resolve = null;
+      r(true);
+    }
+  });
+  return {
+    once: () =>
+      new Promise((r) => {
+        resolve = r;
+        waiting = bhs.length;
+        socket.write(bhs);
+      }),
+    close: () => socket.destroy(),
+  };
 }
 
 const cpuNs = (since) => {
@@ -135,6 +179,11 @@ async function lanes(tgtdPid, once) {
   }
   await Promise.all(Array.from({ length: LUNS }, (_, i) => lane(i)));
   return { commands: counted, seconds: MEASURE_MS / 1000, notGood, cpuNsPerCommand: cpuNs(cpu0) / all, tgtdCpuPercent: cpuPercent(tgtd0, cpuReading(tgtdPid)) };
+}
+
+async function floorLatency(peer, port) {
+  const r = JSON.parse(await run(peer, ['ping', String(port), String(LATENCY_WARM), String(LATENCY_COMMANDS)], TURN_MAX_MS));
+  return { ns: r.ns, notGood: r.notGood, cpuNs: r.cpuNs };
 }
 
 async function libiscsiLatency(peer, url) {
@@ -200,8 +249,13 @@ async function main() {
   let tgtd = null;
   let host = null;
   let session = null;
+  let echo = null;
+  let pinger = null;
   try {
-    const peer = await buildPeer(buildDir);
+    const peer = await buildPeer(buildDir, 'tur-loop', ['-liscsi']);
+    const floorPeer = await buildPeer(buildDir, 'socket-floor', []);
+    echo = await startEcho(floorPeer);
+    pinger = await nodePinger(echo.port);
     tgtd = await startTgtd({ iqn: IQN, luns: LUNS });
     const { pid } = tgtd;
     session = new IscsiSession({ host: '127.0.0.1', port: tgtd.port, target: IQN }, { initiatorName: INITIATOR_NAME });
@@ -216,6 +270,8 @@ async function main() {
         libiscsi: () => libiscsiLatency(peer, tgtd.url(1)),
         transport: () => roundTrips(async () => good(await tur(session, 1))),
         full: () => roundTrips(() => check(0)),
+        floorC: () => floorLatency(floorPeer, echo.port),
+        floorNode: () => roundTrips(pinger.once),
       });
       out.latency = { ...out.latency, ...Object.fromEntries(Object.entries(turns).map(([k, v]) => [k, latencyRow(v)])) };
     }
@@ -229,6 +285,8 @@ async function main() {
     }
     for (const c of checkers) host.registry.unbind(c);
   } finally {
+    pinger?.close();
+    echo?.stop();
     await session?.close();
     await host?.close();
     await iscsiSessions.closeAll();
@@ -246,8 +304,23 @@ async function main() {
     const row = (name, r) => [name, fmt(r.p50Us, 1), fmt(r.p99Us, 1), fmt(r.meanUs, 1), range(r.roundP50Us, 1), fmt(r.cpuUsPerCommand, 1), (r.p50Us / L.libiscsi.p50Us).toFixed(2), r.notGood];
     printTable(
       ['what', 'p50 us', 'p99 us', 'mean us', 'round p50s us', 'client CPU us/cmd', 'p50 vs libiscsi', 'not GOOD'],
-      [row('libiscsi iscsi_testunitready_sync', L.libiscsi), row('transport: IscsiSession.submit', L.transport), row('full check: tur.wasm via CheckHost', L.full)],
+      [
+        row('libiscsi iscsi_testunitready_sync', L.libiscsi),
+        row('transport: IscsiSession.submit', L.transport),
+        row('full check: tur.wasm via CheckHost', L.full),
+        row('floor: C client <-> C echo, 48 B', L.floorC),
+        row('floor: Node net.Socket <-> C echo', L.floorNode),
+      ],
     );
+    // What no initiator written on Node can go under: its runtime's own round trip.
+    console.log(
+      `socket floor: Node's round trip is ${(L.floorNode.p50Us / L.floorC.p50Us).toFixed(2)}x C's (${fmt(L.floorNode.p50Us, 1)} vs ${fmt(L.floorC.p50Us, 1)} us p50); ` +
+        `the transport spends ${fmt(L.transport.p50Us - L.floorNode.p50Us, 1)} us above Node's floor, libiscsi ${fmt(L.libiscsi.p50Us - L.floorC.p50Us, 1)} us above C's`,
+    );
+    // An initiator that cost nothing in JavaScript: Node's floor plus what libiscsi's round trip adds to C's (tgtd, the PDUs).
+    const bound = (L.floorNode.p50Us + L.libiscsi.p50Us - L.floorC.p50Us) / L.libiscsi.p50Us;
+    console.log(`the best p50 a Node initiator could reach here: ${bound.toFixed(2)}x libiscsi's (Node's floor + libiscsi's time above C's floor)`);
+    out.latency.nodeBoundVsLibiscsi = bound;
     for (const [what, r, judged] of [['transport', L.transport, true], ['full check', L.full, false]]) {
       const ratio = r.p50Us / L.libiscsi.p50Us;
       targets.push({ target: `${what} p50 <= ${TARGETS.p50VsLibiscsi}x libiscsi's`, judged, value: ratio, met: ratio <= TARGETS.p50VsLibiscsi });
