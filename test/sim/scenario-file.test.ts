@@ -41,14 +41,14 @@ describe('scenarios.json', () => {
 
 describe('compileScenarioFile refuses, naming the JSON path', () => {
   const cases: Array<[string, (d: Doc) => void, string]> = [
-    ['a wrong format tag', (d) => (d.format = 'other/2'), "$.format: must be 'pathcheck-sim-scenarios/1'"],
+    ['a wrong format tag', (d) => (d.format = 'other/2'), "$.format: must be 'pathcheck-sim-scenarios/2'"],
     ['a top-level typo', (d) => (d.scenarioz = {}), '$.scenarioz: unknown key (allowed: format, about, names, deviceParams, scenarios)'],
     ['no scenarios', (d) => (d.scenarios = {}), '$.scenarios: must name at least one scenario'],
     ['a scenario name a spec cannot carry', (d) => (d.scenarios['a?b'] = d.scenarios.ok), '$.scenarios.a?b: a scenario name must match /^[a-z][a-z0-9-]*$/'],
     [
       'a misspelt response key',
       (d) => (d.scenarios.ok.program.repeat = { stauts: 'GOOD' }),
-      '$.scenarios.ok.program.repeat.stauts: unknown key (allowed: status, sense, hostStatus, latency, readErrno)',
+      '$.scenarios.ok.program.repeat.stauts: unknown key (allowed: status, sense, hostStatus, data, latency, readErrno)',
     ],
     [
       'an unknown status name',

@@ -80,10 +80,12 @@ describe('TEST UNIT READY answers', () => {
     }
   });
 
-  it('answers any other opcode like a TUR', () => {
-    const readCapacity = { cdb: Uint8Array.of(0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0), dataOut: new Uint8Array(0), dataInLength: 8 };
-    expect(scsi(device('standby'), readCapacity)).toEqual(scsiReply(CHECK_CONDITION, 0, fixedSense(NOT_READY, 0x04, 0x0b)));
-    expect(scsi(device('ok'), readCapacity)).toEqual(scsiReply(GOOD));
+  it('answers any other opcode like a TUR, with no data (SYNCHRONIZE CACHE, REQUEST SENSE)', () => {
+    for (const cdb of [Uint8Array.of(0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0), Uint8Array.of(0x03, 0, 0, 0, 18, 0)]) {
+      const command = { cdb, dataOut: new Uint8Array(0), dataInLength: 18 };
+      expect(scsi(device('standby'), command)).toEqual(scsiReply(CHECK_CONDITION, 0, fixedSense(NOT_READY, 0x04, 0x0b)));
+      expect(scsi(device('ok'), command)).toEqual(scsiReply(GOOD));
+    }
   });
 });
 

@@ -4,12 +4,19 @@
  */
 import { boolean, field, hexByte, integer, list, member, object, onlyKeys, shown, string } from './json-fields.js';
 import { SENSE_FORMATS, type SenseData } from '../sense-bytes.js';
+import { COMMAND_NAMES, PAGED, pageKey, type CommandName } from './command-kind.js';
 
 /** Every integer a device keeps lives in an Int32Array cell of its shared state. */
 export const INT_MAX = 0x7fffffff;
 /** The shared state has this many parameter cells; a scenario may declare no more parameters. */
 export const MAX_SCENARIO_PARAMS = 4;
-const FORMAT = 'pathcheck-sim-scenarios/1';
+/** Programs a scenario may have (its default one and its per-command ones): each has a counter in the shared state. */
+export const MAX_PROGRAMS = 16;
+/** Data-in one answer may carry: one sg transfer. */
+const MAX_DATA = 65536;
+/** Sense bytes an answer may carry: what a device's command slot keeps. */
+const MAX_SENSE = 96;
+const FORMAT = 'pathcheck-sim-scenarios/2';
 /** Names that appear in specs: no '?', '&' or '=' so a spec always splits one way. */
 const NAME = /^[a-z][a-z0-9-]*$/;
 
@@ -32,6 +39,12 @@ export interface Answer {
   readonly status: number;
   readonly hostStatus: number;
   readonly sense: SenseData | null;
+  /** Index into SENSE_FORMATS, or null for the device's `sense` parameter. */
+  readonly senseFormat: number | null;
+  /** Sense bytes sent, cut or zero-filled to this length; null for the format's own length. */
+  readonly senseLength: number | null;
+  /** Data-in of a GOOD answer; null for the device's own (standard INQUIRY, capacity, block contents). */
+  readonly data: Uint8Array | null;
   readonly latency: Quantity;
   /** What a plain read gets when this answer is not GOOD/DID_OK. */
   readonly readErrno: number;
@@ -49,7 +62,10 @@ export interface Scenario {
   readonly index: number;
   readonly description: string;
   readonly params: readonly IntegerParam[];
-  readonly program: Program;
+  /** programs[0] answers every command no other program is keyed for. */
+  readonly programs: readonly Program[];
+  /** Program index by command key (`INQUIRY VPD`, `INQUIRY VPD 0xC9`, ...). */
+  readonly commands: ReadonlyMap<string, number>;
 }
 
 /** The SCSI and errno values the device code itself needs, taken from the file's name tables. */
@@ -191,7 +207,7 @@ function compileScenario(
   deviceParams: ScenarioFile['deviceParams'],
 ): Scenario {
   const o = object(v, path);
-  onlyKeys(o, path, ['description', 'params', 'program']);
+  onlyKeys(o, path, ['description', 'params', 'program', 'commands']);
   const description = string(field(o, path, 'description'), `${path}.description`);
   const params = Object.entries(object(field(o, path, 'params'), `${path}.params`)).map(([p, pv]) => {
     const ppath = member(`${path}.params`, p);
@@ -202,10 +218,29 @@ function compileScenario(
   });
   if (params.length > MAX_SCENARIO_PARAMS) throw new Error(`${path}.params: at most ${MAX_SCENARIO_PARAMS} parameters`);
   const scope: ProgramScope = { tables, codes, params, used: new Set() };
-  const program = compileProgram(field(o, path, 'program'), `${path}.program`, scope);
+  const programs = [compileProgram(field(o, path, 'program'), `${path}.program`, scope)];
+  const commands = new Map<string, number>();
+  if (o.commands !== undefined) {
+    const cpath = `${path}.commands`;
+    for (const [key, pv] of Object.entries(object(o.commands, cpath))) {
+      const kpath = member(cpath, key);
+      commands.set(commandKey(key, kpath), programs.length);
+      programs.push(compileProgram(pv, kpath, scope));
+    }
+    if (programs.length > MAX_PROGRAMS) throw new Error(`${cpath}: at most ${MAX_PROGRAMS - 1} commands`);
+  }
   const unused = params.find((p) => !scope.used.has(p.name));
   if (unused) throw new Error(`${member(`${path}.params`, unused.name)}: declared but never used by the program`);
-  return { name, index, description, params, program };
+  return { name, index, description, params, programs, commands };
+}
+
+/** `NAME` or, for a paged command, `NAME 0xPP`; returned in the one spelling lookups use. */
+function commandKey(key: string, path: string): string {
+  const known = `(known: ${COMMAND_NAMES.join(', ')}; ${PAGED.join(', ')} may add a page, e.g. 'INQUIRY VPD 0xC9')`;
+  if ((COMMAND_NAMES as readonly string[]).includes(key)) return key;
+  const m = /^(.*) 0x([0-9A-Fa-f]{2})$/.exec(key);
+  if (m === null || !PAGED.includes(m[1] as CommandName)) throw new Error(`${path}: unknown command ${known}`);
+  return pageKey(m[1] as CommandName, parseInt(m[2]!, 16));
 }
 
 function compileProgram(v: unknown, path: string, scope: ProgramScope): Program {
@@ -240,28 +275,71 @@ function compileResponse(v: unknown, path: string, scope: ProgramScope): Respons
     onlyKeys(o, path, ['errno', 'latency']);
     return { kind: 'fail', errno: named(tables.errno, o.errno, `${path}.errno`), latency: latency() };
   }
-  onlyKeys(o, path, ['status', 'sense', 'hostStatus', 'latency', 'readErrno']);
+  onlyKeys(o, path, ['status', 'sense', 'hostStatus', 'data', 'latency', 'readErrno']);
   const status = named(tables.status, field(o, path, 'status'), `${path}.status`);
   const hostStatus = o.hostStatus === undefined ? codes.DID_OK : named(tables.hostStatus, o.hostStatus, `${path}.hostStatus`);
-  let sense: SenseData | null = null;
+  let sense: CompiledSense = { sense: null, senseFormat: null, senseLength: null };
   if (o.sense !== undefined) {
     if (status !== codes.CHECK_CONDITION) throw new Error(`${path}.sense: only a CHECK_CONDITION carries sense`);
     sense = compileSense(o.sense, `${path}.sense`, tables);
   }
   const good = status === codes.GOOD && hostStatus === codes.DID_OK;
   if (good && o.readErrno !== undefined) throw new Error(`${path}.readErrno: a GOOD answer reads data, never an errno`);
+  if (!good && o.data !== undefined) throw new Error(`${path}.data: only a GOOD answer with DID_OK carries data`);
+  const data = o.data === undefined ? null : compileData(o.data, `${path}.data`);
   const readErrno = o.readErrno === undefined ? codes.EIO : named(tables.errno, o.readErrno, `${path}.readErrno`);
-  return { kind: 'answer', status, hostStatus, sense, latency: latency(), readErrno };
+  return { kind: 'answer', status, hostStatus, ...sense, data, latency: latency(), readErrno };
 }
 
-function compileSense(v: unknown, path: string, tables: Tables): SenseData {
+type CompiledSense = Pick<Answer, 'sense' | 'senseFormat' | 'senseLength'>;
+
+function compileSense(v: unknown, path: string, tables: Tables): CompiledSense {
   const o = object(v, path);
-  onlyKeys(o, path, ['key', 'asc', 'ascq']);
+  onlyKeys(o, path, ['key', 'asc', 'ascq', 'format', 'length']);
+  let senseFormat: number | null = null;
+  if (o.format !== undefined) {
+    senseFormat = SENSE_FORMATS.indexOf(string(o.format, `${path}.format`) as (typeof SENSE_FORMATS)[number]);
+    if (senseFormat < 0) throw new Error(`${path}.format: must be one of ${SENSE_FORMATS.join(', ')}`);
+  }
   return {
-    key: named(tables.senseKey, field(o, path, 'key'), `${path}.key`),
-    asc: hexByte(field(o, path, 'asc'), `${path}.asc`),
-    ascq: hexByte(field(o, path, 'ascq'), `${path}.ascq`),
+    sense: {
+      key: named(tables.senseKey, field(o, path, 'key'), `${path}.key`),
+      asc: hexByte(field(o, path, 'asc'), `${path}.asc`),
+      ascq: hexByte(field(o, path, 'ascq'), `${path}.ascq`),
+    },
+    senseFormat,
+    senseLength: o.length === undefined ? null : integer(o.length, `${path}.length`, 0, MAX_SENSE),
   };
+}
+
+/**
+ * Data-in, as a list of pieces: a string of hex byte pairs (spaces between bytes allowed),
+ * {ascii: text, width?: n} (printable ASCII, space-padded to n), or {zeros: n}.
+ */
+function compileData(v: unknown, path: string): Uint8Array {
+  const bytes: number[] = [];
+  list(v, path, 1).forEach((piece, i) => {
+    const ppath = `${path}[${i}]`;
+    if (typeof piece === 'string') {
+      const hex = piece.replace(/ /g, '');
+      if (!/^([0-9A-Fa-f]{2})*$/.test(hex)) throw new Error(`${ppath}: must be hex byte pairs, e.g. '00 c9 00 2c'`);
+      for (let k = 0; k < hex.length; k += 2) bytes.push(parseInt(hex.slice(k, k + 2), 16));
+    } else {
+      const o = object(piece, ppath);
+      if ('zeros' in o) {
+        onlyKeys(o, ppath, ['zeros']);
+        for (let n = integer(o.zeros, `${ppath}.zeros`, 1, MAX_DATA); n > 0; n--) bytes.push(0);
+      } else {
+        onlyKeys(o, ppath, ['ascii', 'width']);
+        const text = string(field(o, ppath, 'ascii'), `${ppath}.ascii`);
+        if (!/^[\x20-\x7e]*$/.test(text)) throw new Error(`${ppath}.ascii: must be printable ASCII`);
+        const width = o.width === undefined ? text.length : integer(o.width, `${ppath}.width`, text.length, MAX_DATA);
+        for (const c of text.padEnd(width, ' ')) bytes.push(c.charCodeAt(0));
+      }
+    }
+    if (bytes.length > MAX_DATA) throw new Error(`${path}: more than ${MAX_DATA} bytes`);
+  });
+  return Uint8Array.from(bytes);
 }
 
 function quantity(v: unknown, path: string, min: number, scope: ProgramScope): Quantity {

@@ -1,32 +1,26 @@
 import { crossThreadNow } from '../cross-thread-now.js';
 import type { Device, DeviceShare, ScsiOutcome } from '../device.js';
 import { IoKind, IoPlan, IoSlot } from '../io-slot.js';
+import { commandKind, plainRead, type CommandKind } from './command-kind.js';
+import { LBA_OUT_OF_RANGE, SIM_BLOCK_SIZE, blockPattern, capacityData, readRange } from './disk-data.js';
 import { inquiryData } from './inquiry-data.js';
-import { MAX_SCENARIO_PARAMS, type Answer, type Program, type Quantity, type Response } from './scenario-file.js';
+import { MAX_SCENARIO_PARAMS, type Answer, type Program, type Quantity, type Response, type Scenario } from './scenario-file.js';
 import { CODES, SCENARIOS, isGood } from './scenario.js';
-import { SENSE_FORMATS, senseBytes } from '../sense-bytes.js';
+import { SENSE_FORMATS, senseBytes, type SenseData } from '../sense-bytes.js';
 import { parseScenarioChange, parseSimSpec } from './sim-spec.js';
 import { SimState, type Snapshot } from './sim-state.js';
 
 export { COUNTER_INDEX, RELEASE_INDEX } from './sim-state.js';
 
-const BLOCK_SIZE = 512;
-const INQUIRY = 0x12;
-/** INQUIRY CDB byte 1 bit 0: a vital product data page is asked for, which a simulated disk has none of. */
-const EVPD = 0x01;
 const NO_BYTES = new Uint8Array(0);
 
+const GOOD: Answer = { kind: 'answer', status: CODES.GOOD, hostStatus: CODES.DID_OK, sense: null, senseFormat: null, senseLength: null, data: null, latency: { value: 0 }, readErrno: CODES.EIO };
 /** What a hung command answers once released: the `ok` answer. */
-const RELEASED: Answer = { kind: 'answer', status: CODES.GOOD, hostStatus: CODES.DID_OK, sense: null, latency: { value: 0 }, readErrno: CODES.EIO };
-/** ILLEGAL REQUEST, INVALID FIELD IN CDB (24/00): a target's answer to an EVPD page it does not have. */
-const INVALID_FIELD_IN_CDB: Answer = {
-  kind: 'answer',
-  status: CODES.CHECK_CONDITION,
-  hostStatus: CODES.DID_OK,
-  sense: { key: CODES.ILLEGAL_REQUEST, asc: 0x24, ascq: 0x00 },
-  latency: { value: 0 },
-  readErrno: CODES.EIO,
-};
+const RELEASED = GOOD;
+const illegalRequest = (sense: SenseData): Answer => ({ ...GOOD, status: CODES.CHECK_CONDITION, sense: { ...sense, key: CODES.ILLEGAL_REQUEST } });
+/** ILLEGAL REQUEST, INVALID FIELD IN CDB (24/00): a target's answer to a VPD or mode page it does not have. */
+const INVALID_FIELD_IN_CDB = illegalRequest({ key: 0, asc: 0x24, ascq: 0x00 });
+const OUT_OF_RANGE = illegalRequest(LBA_OUT_OF_RANGE);
 
 /**
  * Outcomes are made once per answer and sense format, so a steady check does not allocate.
@@ -37,16 +31,32 @@ const outcomes = new Map<Answer, readonly ScsiOutcome[]>();
 function outcomeOf(answer: Answer, senseFormat: number): ScsiOutcome {
   let byFormat = outcomes.get(answer);
   if (byFormat === undefined) {
-    byFormat = SENSE_FORMATS.map((format) => ({
+    byFormat = SENSE_FORMATS.map((_, format) => ({
       status: answer.status,
       hostStatus: answer.hostStatus,
       driverStatus: 0,
-      sense: answer.sense === null ? NO_BYTES : senseBytes(format, answer.sense),
-      dataIn: NO_BYTES,
+      sense: senseOf(answer, format),
+      dataIn: answer.data ?? NO_BYTES,
     }));
     outcomes.set(answer, byFormat);
   }
   return byFormat[senseFormat]!;
+}
+
+/** The answer's sense bytes in its own format if it names one, else the device's; cut or zero-filled to its length. */
+function senseOf(answer: Answer, deviceFormat: number): Uint8Array {
+  if (answer.sense === null) return NO_BYTES;
+  const bytes = senseBytes(SENSE_FORMATS[answer.senseFormat ?? deviceFormat]!, answer.sense);
+  if (answer.senseLength === null) return bytes;
+  const sized = new Uint8Array(answer.senseLength);
+  sized.set(bytes.subarray(0, answer.senseLength));
+  return sized;
+}
+
+/** The scenario's program for a command: the one keyed for its page, else for its name, else the default. */
+function programFor(scenario: Scenario, kind: CommandKind): number {
+  if (kind.name === null) return 0;
+  return scenario.commands.get(kind.key) ?? (kind.page >= 0 ? scenario.commands.get(kind.name) : undefined) ?? 0;
 }
 
 function resolve(q: Quantity, params: Int32Array): number {
@@ -88,10 +98,13 @@ const HARD_HANG_MS = 600_000;
  * a main-thread timer, a `hang` one when a release comes; `hang-hard` blocks the submitting thread.
  */
 export class SimDevice implements Device {
-  readonly blockSize = BLOCK_SIZE;
+  readonly blockSize = SIM_BLOCK_SIZE;
   /** Scratch for reading the shared setting: one thread's calls on this object never overlap. */
-  private readonly snapshot: Snapshot = { scenario: 0, sense: 0, base: 0 };
+  private readonly snapshot: Snapshot = { scenario: 0, sense: 0 };
   private readonly params = new Int32Array(MAX_SCENARIO_PARAMS);
+  private readonly cdbByte = (i: number): number => this.io.cdbByte(i);
+  /** READ CAPACITY (10) and (16) data, made at first use. */
+  private capacity: [Uint8Array, Uint8Array] | null = null;
 
   private constructor(
     readonly spec: string,
@@ -157,27 +170,29 @@ export class SimDevice implements Device {
   /** Count the command, pick its response, and complete it now or plan how it completes later. */
   submitted(): void {
     const io = this.io;
-    const n = this.state.count();
     // Read before the setting, so a release that comes while this command hangs is never missed.
     const seen = this.state.releaseGeneration;
     this.state.read(this.snapshot, this.params);
-    const response = pick(SCENARIOS[this.snapshot.scenario]!.program, (n - this.snapshot.base) | 0, this.params);
+    const scenario = SCENARIOS[this.snapshot.scenario]!;
+    const kind = io.kind === IoKind.READ ? plainRead() : commandKind(this.cdbByte);
+    const program = programFor(scenario, kind);
+    const response = pick(scenario.programs[program]!, this.state.count(program), this.params);
     switch (response.kind) {
       case 'hang':
         if (response.hard) {
-          if (this.state.waitRelease(seen, HARD_HANG_MS)) this.stageAnswer(RELEASED);
+          if (this.state.waitRelease(seen, HARD_HANG_MS)) this.stageAnswer(RELEASED, kind);
           else io.stageFailure(CODES.ETIMEDOUT);
           io.ready();
           return;
         }
-        this.stageAnswer(RELEASED);
+        this.stageAnswer(RELEASED, kind);
         io.setPlan(IoPlan.HANG, seen, 0);
         return;
       case 'fail':
         io.stageFailure(response.errno);
         return this.after(resolve(response.latency, this.params));
       case 'answer':
-        this.stageAnswer(response);
+        this.stageAnswer(response, kind);
         return this.after(resolve(response.latency, this.params));
     }
   }
@@ -211,24 +226,34 @@ export class SimDevice implements Device {
     else this.io.setPlan(IoPlan.TIMER, 0, crossThreadNow() + latencyMs);
   }
 
-  private stageAnswer(answer: Answer): void {
+  private stageAnswer(answer: Answer, kind: CommandKind): void {
     const io = this.io;
     const { scenario, sense } = this.snapshot;
     if (io.kind === IoKind.READ) {
       if (!isGood(answer)) return io.stageFailure(answer.readErrno);
       return io.stageData(blockPattern(io.readOffset, io.readLength));
     }
-    if (io.cdbByte(0) === INQUIRY && isGood(answer)) {
-      if ((io.cdbByte(1) & EVPD) !== 0) return io.stage(outcomeOf(INVALID_FIELD_IN_CDB, sense));
-      return io.stage({ ...outcomeOf(answer, sense), dataIn: inquiryData(SCENARIOS[scenario]!.name) });
+    if (!isGood(answer) || answer.data !== null) return io.stage(outcomeOf(answer, sense));
+    const good = outcomeOf(answer, sense);
+    switch (kind.name) {
+      case 'INQUIRY':
+        return io.stage({ ...good, dataIn: inquiryData(SCENARIOS[scenario]!.name) });
+      case 'INQUIRY VPD':
+      case 'MODE SENSE(6)':
+      case 'MODE SENSE(10)':
+        return io.stage(outcomeOf(INVALID_FIELD_IN_CDB, sense));
+      case 'READ CAPACITY(10)':
+      case 'READ CAPACITY(16)':
+        this.capacity ??= [capacityData(this.blockCount, false), capacityData(this.blockCount, true)];
+        return io.stage({ ...good, dataIn: this.capacity[kind.name === 'READ CAPACITY(16)' ? 1 : 0] });
+      case 'READ(10)':
+      case 'READ(16)': {
+        const { lba, count } = readRange(kind, this.cdbByte);
+        if (lba + count > this.blockCount) return io.stage(outcomeOf(OUT_OF_RANGE, sense));
+        return io.stage({ ...good, dataIn: blockPattern(lba * SIM_BLOCK_SIZE, Math.min(count * SIM_BLOCK_SIZE, io.command().dataInLength)) });
+      }
+      default:
+        return io.stage(good);
     }
-    io.stage(outcomeOf(answer, sense));
   }
-}
-
-/** What a simulated block holds: each byte is the low byte of its own offset. */
-function blockPattern(offset: number, length: number): Uint8Array {
-  const data = new Uint8Array(length);
-  for (let i = 0; i < length; i++) data[i] = (offset + i) & 0xff;
-  return data;
 }

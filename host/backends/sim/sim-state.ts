@@ -1,4 +1,4 @@
-import { MAX_SCENARIO_PARAMS } from './scenario-file.js';
+import { MAX_PROGRAMS, MAX_SCENARIO_PARAMS } from './scenario-file.js';
 
 /*
  * The mutable state of one simulated device, in a SharedArrayBuffer so that every thread holding a
@@ -11,13 +11,15 @@ const SEQ_INDEX = 0;
 export const COUNTER_INDEX = 1;
 /** Release generation: add 1 and Atomics.notify this cell to wake every hung command. */
 export const RELEASE_INDEX = 2;
-/** COUNTER value when the current scenario was set: the scenario's command k is the one that counted BASE + k. */
-const BASE_INDEX = 3;
-const SCENARIO_INDEX = 4;
+const SCENARIO_INDEX = 3;
 /** Index into SENSE_FORMATS. */
-const SENSE_INDEX = 5;
-const PARAMS_INDEX = 6;
-const CELLS = PARAMS_INDEX + MAX_SCENARIO_PARAMS;
+const SENSE_INDEX = 4;
+const PARAMS_INDEX = 5;
+/** Commands each program of the scenario has answered (wraps), program i at PROGRAM_COUNT_INDEX + i. */
+const PROGRAM_COUNT_INDEX = PARAMS_INDEX + MAX_SCENARIO_PARAMS;
+/** A program's count when the current scenario was set: its command k is the one that counted BASE + k. */
+const PROGRAM_BASE_INDEX = PROGRAM_COUNT_INDEX + MAX_PROGRAMS;
+const CELLS = PROGRAM_BASE_INDEX + MAX_PROGRAMS;
 const SIM_STATE_BYTES = CELLS * Int32Array.BYTES_PER_ELEMENT;
 
 /** What a scenario change writes. `sense` undefined keeps the current format. */
@@ -31,7 +33,6 @@ export interface Setting {
 export interface Snapshot {
   scenario: number;
   sense: number;
-  base: number;
 }
 
 export class SimState {
@@ -50,9 +51,15 @@ export class SimState {
     return state;
   }
 
-  /** Count one command; returns its number. */
-  count(): number {
-    return Atomics.add(this.cells, COUNTER_INDEX, 1);
+  /**
+   * Count one command answered by the scenario's program `program`; returns its number in that program
+   * since the scenario was set. Negative only for a command counted just before a concurrent scenario
+   * change whose setting it then read: it is placed inside the new program.
+   */
+  count(program: number): number {
+    Atomics.add(this.cells, COUNTER_INDEX, 1);
+    const n = Atomics.add(this.cells, PROGRAM_COUNT_INDEX + program, 1);
+    return (n - Atomics.load(this.cells, PROGRAM_BASE_INDEX + program)) | 0;
   }
 
   get commandCount(): number {
@@ -88,7 +95,7 @@ export class SimState {
     Atomics.store(c, SCENARIO_INDEX, setting.scenario);
     if (setting.sense !== undefined) Atomics.store(c, SENSE_INDEX, setting.sense);
     for (let i = 0; i < MAX_SCENARIO_PARAMS; i++) Atomics.store(c, PARAMS_INDEX + i, setting.params[i] ?? 0);
-    Atomics.store(c, BASE_INDEX, Atomics.load(c, COUNTER_INDEX));
+    for (let i = 0; i < MAX_PROGRAMS; i++) Atomics.store(c, PROGRAM_BASE_INDEX + i, Atomics.load(c, PROGRAM_COUNT_INDEX + i));
     Atomics.store(c, SEQ_INDEX, seq + 2);
   }
 
@@ -100,7 +107,6 @@ export class SimState {
       if ((seq & 1) !== 0) continue;
       into.scenario = Atomics.load(c, SCENARIO_INDEX);
       into.sense = Atomics.load(c, SENSE_INDEX);
-      into.base = Atomics.load(c, BASE_INDEX);
       for (let i = 0; i < MAX_SCENARIO_PARAMS; i++) params[i] = Atomics.load(c, PARAMS_INDEX + i);
       if (Atomics.load(c, SEQ_INDEX) === seq) return;
     }
