@@ -2,11 +2,10 @@
 
 import { MSGID_UP, PATH_UP, result, strBytes, strPtr } from "../sdk";
 
-const NAME = "none";
+export { pc_abi_version } from "../sdk/abi";
+export { pc_msg_count, pc_msg, pc_msg_len } from "../sdk/no-messages";
 
-export function pc_abi_version(): i32 {
-  return 2;
-}
+const NAME = "none";
 
 export function pc_name(): usize {
   return strPtr(NAME);
@@ -21,18 +20,6 @@ export function pc_ctx_size(): i32 {
 }
 
 export function pc_scratch_size(): i32 {
-  return 0;
-}
-
-export function pc_msg_count(): i32 {
-  return 0;
-}
-
-export function pc_msg(id: i32): usize {
-  return 0;
-}
-
-export function pc_msg_len(id: i32): i32 {
   return 0;
 }
 

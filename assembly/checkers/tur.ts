@@ -80,6 +80,8 @@ import {
   waitOn,
 } from "../sdk";
 
+export { pc_abi_version } from "../sdk/abi";
+
 const NAME = "tur";
 
 const TUR_ATTEMPTS: i32 = 5;
@@ -108,10 +110,6 @@ function msgText(id: i32): string {
     case MSG_TRANSITIONING: return "reports path is transitioning";
     default: return "";
   }
-}
-
-export function pc_abi_version(): i32 {
-  return 2;
 }
 
 export function pc_name(): usize {

@@ -6,3 +6,4 @@ export * from "./scsi";
 export * from "./sg";
 export * from "./sense";
 export * from "./strings";
+export * from "./exchange";

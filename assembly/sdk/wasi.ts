@@ -12,6 +12,7 @@ export const ERRNO_BUSY: i32 = 10;
 export const ERRNO_FAULT: i32 = 21;
 export const ERRNO_INVAL: i32 = 28;
 export const ERRNO_IO: i32 = 29;
+export const ERRNO_NOMEM: i32 = 48;
 export const ERRNO_NOTTY: i32 = 59;
 export const ERRNO_TIMEDOUT: i32 = 73;
 

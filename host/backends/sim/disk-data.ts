@@ -45,3 +45,23 @@ export function readRange(kind: CommandKind, byte: (i: number) => number): { lba
   return { lba, count };
 }
 
+
+/** VPD pages a simulated disk has (SPC-4 7.8): the supported-pages list and the unit serial number. */
+const VPD_SUPPORTED = 0x00;
+const VPD_SERIAL = 0x80;
+
+/** VPD page `page` of a disk whose serial number is `serial` (printable ASCII), or null when it has no such page. */
+export function vpdPage(page: number, serial: string): Uint8Array | null {
+  if (page === VPD_SUPPORTED) return Uint8Array.of(0, VPD_SUPPORTED, 0, 2, VPD_SUPPORTED, VPD_SERIAL);
+  if (page !== VPD_SERIAL) return null;
+  const data = new Uint8Array(4 + serial.length);
+  data[1] = VPD_SERIAL;
+  data[3] = serial.length;
+  for (let i = 0; i < serial.length; i++) data[4 + i] = serial.charCodeAt(i);
+  return data;
+}
+
+/** The serial number of a sim disk: its `id`, printable ASCII only (others become '?'), at most 32 characters; `SIM` without one. */
+export function serialOf(id: string): string {
+  return id === '' ? 'SIM' : id.slice(0, 32).replace(/[^\x20-\x7e]/g, '?');
+}

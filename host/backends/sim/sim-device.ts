@@ -2,7 +2,7 @@ import { crossThreadNow } from '../cross-thread-now.js';
 import type { Device, DeviceShare, ScsiOutcome } from '../device.js';
 import { IoKind, IoPlan, IoSlot } from '../io-slot.js';
 import { commandKind, plainRead, type CommandKind } from './command-kind.js';
-import { LBA_OUT_OF_RANGE, SIM_BLOCK_SIZE, blockPattern, capacityData, readRange } from './disk-data.js';
+import { LBA_OUT_OF_RANGE, SIM_BLOCK_SIZE, blockPattern, capacityData, readRange, serialOf, vpdPage } from './disk-data.js';
 import { inquiryData } from './inquiry-data.js';
 import { MAX_SCENARIO_PARAMS, type Answer, type Program, type Quantity, type Response, type Scenario } from './scenario-file.js';
 import { CODES, SCENARIOS, isGood } from './scenario.js';
@@ -105,10 +105,13 @@ export class SimDevice implements Device {
   private readonly cdbByte = (i: number): number => this.io.cdbByte(i);
   /** READ CAPACITY (10) and (16) data, made at first use. */
   private capacity: [Uint8Array, Uint8Array] | null = null;
+  /** VPD pages by page code (null: none), made at first use. */
+  private readonly vpd = new Map<number, Uint8Array | null>();
 
   private constructor(
     readonly spec: string,
     readonly blockCount: number,
+    private readonly serial: string,
     private readonly state: SimState,
     readonly io: IoSlot,
   ) {}
@@ -117,12 +120,13 @@ export class SimDevice implements Device {
   static fromSpec(spec: string): SimDevice {
     const parsed = parseSimSpec(spec);
     const setting = { scenario: parsed.scenario.index, sense: SENSE_FORMATS.indexOf(parsed.sense), params: parsed.params };
-    return new SimDevice(spec, parsed.blocks, SimState.create(setting), IoSlot.create());
+    return new SimDevice(spec, parsed.blocks, serialOf(parsed.id), SimState.create(setting), IoSlot.create());
   }
 
   /** Attach to the device whose state is `share` (made by fromSpec with the same spec, maybe on another thread). */
   static fromShared(share: DeviceShare): SimDevice {
-    return new SimDevice(share.spec, parseSimSpec(share.spec).blocks, new SimState(share.shared), new IoSlot(share.io));
+    const parsed = parseSimSpec(share.spec);
+    return new SimDevice(share.spec, parsed.blocks, serialOf(parsed.id), new SimState(share.shared), new IoSlot(share.io));
   }
 
   get shared(): SharedArrayBuffer {
@@ -238,7 +242,11 @@ export class SimDevice implements Device {
     switch (kind.name) {
       case 'INQUIRY':
         return io.stage({ ...good, dataIn: inquiryData(SCENARIOS[scenario]!.name) });
-      case 'INQUIRY VPD':
+      case 'INQUIRY VPD': {
+        if (!this.vpd.has(kind.page)) this.vpd.set(kind.page, vpdPage(kind.page, this.serial));
+        const page = this.vpd.get(kind.page)!;
+        return io.stage(page === null ? outcomeOf(INVALID_FIELD_IN_CDB, sense) : { ...good, dataIn: page });
+      }
       case 'MODE SENSE(6)':
       case 'MODE SENSE(10)':
         return io.stage(outcomeOf(INVALID_FIELD_IN_CDB, sense));
