@@ -4,8 +4,9 @@ import { IoKind, IoState, type IoSlot } from '../../host/backends/io-slot.js';
 
 export const TUR: ScsiCommand = { cdb: new Uint8Array(6), dataOut: new Uint8Array(0), dataInLength: 0 };
 
-export function inquiry(dataInLength: number, evpd = false): ScsiCommand {
-  return { cdb: Uint8Array.of(0x12, evpd ? 1 : 0, 0, 0, dataInLength, 0), dataOut: new Uint8Array(0), dataInLength };
+/** INQUIRY: standard data, or with `page` the VPD page of that code. */
+export function inquiry(dataInLength: number, page?: number): ScsiCommand {
+  return { cdb: Uint8Array.of(0x12, page === undefined ? 0 : 1, page ?? 0, 0, dataInLength, 0), dataOut: new Uint8Array(0), dataInLength };
 }
 
 /** Expected sense bytes, written out independently of the code under test. */

@@ -119,9 +119,18 @@ describe('INQUIRY', () => {
     expect(scsi(device('down'), inquiry(96))).toEqual(scsiReply(CHECK_CONDITION, 0, fixedSense(HARDWARE_ERROR, 0x44, 0x00)));
   });
 
-  it('refuses a VPD page request with ILLEGAL REQUEST, invalid field in CDB', () => {
-    expect(scsi(device('ok'), inquiry(96, true))).toEqual(scsiReply(CHECK_CONDITION, 0, fixedSense(ILLEGAL_REQUEST, 0x24, 0x00)));
-    expect(scsi(device('ok', 'descriptor'), inquiry(96, true))).toEqual(scsiReply(CHECK_CONDITION, 0, descriptorSense(ILLEGAL_REQUEST, 0x24, 0x00)));
+  it('has VPD pages 0x00 (supported pages) and 0x80 (unit serial number: the id, SIM without one)', () => {
+    expect(scsi(device('ok'), inquiry(96, 0x00))).toEqual({ ...scsiReply(GOOD), data: [0, 0, 0, 2, 0x00, 0x80] });
+    const serial = (r: Reply) => String.fromCharCode(...('data' in r ? r.data : []).slice(4));
+    expect(serial(scsi(device('ok'), inquiry(96, 0x80)))).toBe('SIM');
+    expect(serial(scsi(SimDevice.fromSpec('sim:ok?id=lun-7'), inquiry(96, 0x80)))).toBe('lun-7');
+    // Cut to the allocation length, as a target does.
+    expect(scsi(SimDevice.fromSpec('sim:ok?id=lun-7'), inquiry(6, 0x80))).toEqual({ ...scsiReply(GOOD), data: [0, 0x80, 0, 5, 0x6c, 0x75] });
+  });
+
+  it('refuses any other VPD page with ILLEGAL REQUEST, invalid field in CDB', () => {
+    expect(scsi(device('ok'), inquiry(96, 0xc9))).toEqual(scsiReply(CHECK_CONDITION, 0, fixedSense(ILLEGAL_REQUEST, 0x24, 0x00)));
+    expect(scsi(device('ok', 'descriptor'), inquiry(96, 0x83))).toEqual(scsiReply(CHECK_CONDITION, 0, descriptorSense(ILLEGAL_REQUEST, 0x24, 0x00)));
   });
 });
 
