@@ -1,18 +1,16 @@
-// readsector0: libmultipath readsector0.c (0.15.0) over the sg v2 frame protocol, resumable: READ(10) of
-// LBA 0 (libsg.c sg_read), up to 3 times in all while the device answers UNIT ATTENTION.
+// readsector0: libmultipath readsector0.c (0.15.0) over the sg v2 frame protocol, resumable: libsg.c's
+// sg_read (sdk/sector0-read.ts), READ(10) of LBA 0, up to 3 times in all while the device answers UNIT
+// ATTENTION.
 //   write/read errno, driver `result`, pack_id mismatch -> down "reports path is down"
 //   errno ENOMEM                                          -> up   (libsg.c: SG_IO failing with ENOMEM is up)
 //   status, host and driver bytes all 0                   -> up   "reports path is up"
 //   anything else                                         -> down
-// libsg.c reads "4096 bytes" as 4096 / st_blksize blocks of the sg node (st_blksize 4096 on Linux: one
-// block) into a 4096-byte buffer; so here: transfer length 1, 4096 bytes of data-in room.
 //
 // ctx:     0 u32 magic 'RS0R'  4 u32 phase (0 idle, 1 waiting)  8 u32 pack id  12 i32 attempts left
 // scratch: 0 sg iovec + count   16 request (header + 10-byte CDB)  64 reply (header + 4096 bytes)
 
 import {
   ERRNO_AGAIN,
-  ERRNO_NOMEM,
   ERRNO_SUCCESS,
   MSGID_DOWN,
   MSGID_NO_FD,
@@ -20,21 +18,15 @@ import {
   PATH_DOWN,
   PATH_UP,
   PATH_WILD,
-  READ_10,
-  READ_10_CDB_LEN,
+  SECTOR0_ATTEMPTS,
+  SECTOR0_BYTES,
+  SECTOR0_RETRY,
+  SECTOR0_UP,
   SG_HEADER_SIZE,
-  SG_SENSE_SIZE,
-  UNIT_ATTENTION,
   result,
-  senseFromReply,
-  senseKey,
-  sgBegin,
-  sgCdb,
-  sgCdbInit,
-  sgDriverStatus,
+  sector0Request,
+  sector0Verdict,
   sgFinish,
-  sgGood,
-  sgSense,
   sgSubmit,
   strBytes,
   strPtr,
@@ -45,8 +37,6 @@ export { pc_abi_version } from "../sdk/abi";
 export { pc_msg_count, pc_msg, pc_msg_len } from "../sdk/no-messages";
 
 const NAME = "readsector0";
-const ATTEMPTS: i32 = 3;
-const READ_BYTES: i32 = 4096;
 
 const CTX_SIZE: i32 = 16;
 const CTX_MAGIC: i32 = 0;
@@ -60,7 +50,7 @@ const PHASE_WAITING: u32 = 1;
 const S_IO: usize = 0;
 const S_REQ: usize = 16;
 const S_REPLY: usize = 64;
-const SCRATCH_SIZE: i32 = <i32>S_REPLY + SG_HEADER_SIZE + READ_BYTES;
+const SCRATCH_SIZE: i32 = <i32>S_REPLY + SG_HEADER_SIZE + SECTOR0_BYTES;
 
 export function pc_name(): usize {
   return strPtr(NAME);
@@ -90,7 +80,7 @@ export function pc_free(ctx: usize): void {
 
 export function pc_check(ctx: usize, fd: i32, scratch: usize): i32 {
   if (fd < 0) return result(PATH_WILD, MSGID_NO_FD);
-  store<i32>(ctx, ATTEMPTS, CTX_ATTEMPTS);
+  store<i32>(ctx, SECTOR0_ATTEMPTS, CTX_ATTEMPTS);
   return submit(ctx, fd, scratch);
 }
 
@@ -101,28 +91,25 @@ export function pc_pending(ctx: usize, fd: i32, scratch: usize): i32 {
 
 function submit(ctx: usize, fd: i32, scratch: usize): i32 {
   const req = scratch + S_REQ;
-  const len = sgBegin(req, ctx + CTX_PACK, READ_10_CDB_LEN, READ_BYTES);
-  sgCdbInit(req, READ_10, READ_10_CDB_LEN);
-  store<u8>(sgCdb(req), 1, 8); // transfer length 1 (bytes 7-8), LBA 0
-  const errno = sgSubmit(fd, req, len, scratch + S_IO);
-  if (errno == ERRNO_NOMEM) return result(PATH_UP, MSGID_UP);
-  if (errno != ERRNO_SUCCESS) return result(PATH_DOWN, MSGID_DOWN);
+  const errno = sgSubmit(fd, req, sector0Request(req, ctx + CTX_PACK), scratch + S_IO);
+  if (errno != ERRNO_SUCCESS) return decide(ctx, fd, scratch, errno);
   store<u32>(ctx, PHASE_WAITING, CTX_PHASE);
   return collect(ctx, fd, scratch);
 }
 
 function collect(ctx: usize, fd: i32, scratch: usize): i32 {
-  const reply = scratch + S_REPLY;
-  const errno = sgFinish(fd, reply, SG_HEADER_SIZE + READ_BYTES, scratch + S_IO, ctx + CTX_PACK);
+  const errno = sgFinish(fd, scratch + S_REPLY, SG_HEADER_SIZE + SECTOR0_BYTES, scratch + S_IO, ctx + CTX_PACK);
   if (errno == ERRNO_AGAIN) return waitOn(fd);
   store<u32>(ctx, PHASE_IDLE, CTX_PHASE);
-  if (errno == ERRNO_NOMEM) return result(PATH_UP, MSGID_UP);
-  if (errno != ERRNO_SUCCESS) return result(PATH_DOWN, MSGID_DOWN);
-  if (sgGood(reply)) return result(PATH_UP, MSGID_UP);
-  const attempts = load<i32>(ctx, CTX_ATTEMPTS) - 1;
-  if (senseKey(senseFromReply(sgSense(reply), SG_SENSE_SIZE, sgDriverStatus(reply))) == UNIT_ATTENTION && attempts > 0) {
-    store<i32>(ctx, attempts, CTX_ATTEMPTS);
+  return decide(ctx, fd, scratch, errno);
+}
+
+function decide(ctx: usize, fd: i32, scratch: usize, errno: i32): i32 {
+  const attempts = load<i32>(ctx, CTX_ATTEMPTS);
+  const verdict = sector0Verdict(errno, scratch + S_REPLY, attempts);
+  if (verdict == SECTOR0_RETRY) {
+    store<i32>(ctx, attempts - 1, CTX_ATTEMPTS);
     return submit(ctx, fd, scratch);
   }
-  return result(PATH_DOWN, MSGID_DOWN);
+  return verdict == SECTOR0_UP ? result(PATH_UP, MSGID_UP) : result(PATH_DOWN, MSGID_DOWN);
 }

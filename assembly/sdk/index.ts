@@ -7,3 +7,4 @@ export * from "./sg";
 export * from "./sense";
 export * from "./strings";
 export * from "./exchange";
+export * from "./sector0-read";

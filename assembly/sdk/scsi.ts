@@ -85,6 +85,7 @@ export const INQUIRY: i32 = 0x12;
 export const MODE_SENSE_6: i32 = 0x1a;
 export const READ_CAPACITY_10: i32 = 0x25;
 export const READ_10: i32 = 0x28;
+export const MODE_SELECT_10: i32 = 0x55;
 export const MODE_SENSE_10: i32 = 0x5a;
 export const MAINTENANCE_IN: i32 = 0xa3;
 

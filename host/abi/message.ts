@@ -27,11 +27,12 @@ export class MessageTable {
   ) {
     this.formatted = Array.from({ length: 256 }, (_, id) => {
       const text = this.text(id);
-      return text === '' ? '' : `${checkerName} checker ${text}`;
+      // libmultipath's tables carry their separator; a text starting with ':' brings its own.
+      return text === '' ? '' : `${checkerName} checker${text.startsWith(':') ? '' : ' '}${text}`;
     });
   }
 
-  /** The text a user sees, libmultipath style: "<name> checker <text>". */
+  /** The text a user sees, libmultipath style: "<name> checker <text>", or "<name> checker: <text>" for a text starting with ':'. */
   format(msgid: number): string {
     return this.formatted[msgid & 0xff]!;
   }

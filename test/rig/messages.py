@@ -28,7 +28,8 @@ def decode_check_result(raw: int) -> Tuple[int, int]:
 
 
 class MessageTable:
-    """A class's messages, formatted libmultipath style: "<name> checker <text>"; '' for message 0."""
+    """A class's messages, formatted libmultipath style: "<name> checker <text>" ("<name> checker: <text>"
+    for a text that starts with ':'); '' for message 0."""
 
     def __init__(self, checker_name: str, own: Sequence[str]):
         self.checker_name = checker_name
@@ -45,7 +46,10 @@ class MessageTable:
 
     def _format(self, msgid: int) -> str:
         text = self._text(msgid)
-        return '' if text == '' else f'{self.checker_name} checker {text}'
+        if text == '':
+            return ''
+        # libmultipath's tables carry their separator; a text of ours starting with ':' brings its own.
+        return f'{self.checker_name} checker{"" if text.startswith(":") else " "}{text}'
 
     def format(self, msgid: int) -> str:
         return self._formatted[msgid & 0xFF]
