@@ -27,8 +27,8 @@ function run(session: IscsiSession, lun: number, cdb: Uint8Array, dataInLength =
   return new Promise((done) => session.submit({ lun, cdb, dataInLength, done }));
 }
 
-async function check(url: string): Promise<{ state: string; message: string; status: number | null }> {
-  const r = await runPathcheck(['check', url, '--json', '--timeout', '5000'], 20_000);
+async function check(url: string, checker = 'tur'): Promise<{ state: string; message: string; status: number | null }> {
+  const r = await runPathcheck(['check', url, '--checker', checker, '--json', '--timeout', '5000'], 20_000);
   expect(r.stderr).toBe('');
   return { ...(JSON.parse(r.stdout) as { state: string; message: string }), status: r.status };
 }
@@ -47,6 +47,19 @@ describe('pathcheck check iscsi:// against tgtd', () => {
     const port = t.portalPort;
     await t.stop();
     expect(await check(`iscsi://127.0.0.1:${port}/${IQN}/1`)).toMatchObject({ state: 'down', status: 1 });
+  });
+});
+
+describe('the checkers that read, against tgtd (issue 13)', () => {
+  it('directio (plain read of a block: READ CAPACITY, then READ(10)) and readsector0 (READ(10) through sg): up; a missing LUN or a dead target: down', async () => {
+    const t = await Tgtd.start({ targets: [TARGET] });
+    for (const checker of ['directio', 'readsector0']) {
+      expect(await check(t.url(1, 1), checker)).toMatchObject({ state: 'up', message: `${checker} checker reports path is up`, status: 0 });
+      expect(await check(t.url(1, 7), checker)).toMatchObject({ state: 'down', message: `${checker} checker reports path is down`, status: 1 });
+    }
+    const port = t.portalPort;
+    await t.stop();
+    for (const checker of ['directio', 'readsector0']) expect(await check(`iscsi://127.0.0.1:${port}/${IQN}/1`, checker)).toMatchObject({ state: 'down', status: 1 });
   });
 });
 
