@@ -7,14 +7,15 @@
 // A read the host's deadline passes is the host's `timeout` (directio.c cancels it and says down).
 //
 // The block size: directio.c takes BLKBSZGET, the kernel's soft block size of the device, 4096 when
-// that fails, at most 4096. A WASI module has no ioctl, so pc_init asks READ CAPACITY(10) through the sg
-// frame protocol and derives what the kernel sets for a block device (set_init_blocksize): from the
-// logical block length, doubled up to 4096 while the capacity stays a multiple of it. When READ CAPACITY
-// cannot be sent or fails (a host whose fd is a read-only plain file: stock WASI with a disk image),
-// 4096, as directio.c's fallback.
+// that fails, at most 4096. A WASI module has no ioctl, so the path's first check asks READ CAPACITY(10)
+// through the sg frame protocol and derives what the kernel sets for a block device
+// (set_init_blocksize): from the logical block length, doubled up to 4096 while the capacity stays a
+// multiple of it. When READ CAPACITY cannot be sent or fails (a host whose fd is a read-only plain file:
+// stock WASI with a disk image), 4096, as directio.c's fallback. Not in pc_init, which does no I/O: a
+// device that hangs then costs a check, never the path.
 //
 // ctx:     0 u32 magic 'DIRI'  4 u32 phase (0 idle, 1 READ CAPACITY outstanding, 2 read outstanding)
-//          8 u32 pack id  12 i32 block size
+//          8 u32 pack id  12 i32 block size (0 until the first check asked READ CAPACITY)
 // scratch: 0 iovec + count  16 request (header + 10-byte CDB)  64 reply (header + 8)  112 the block (4096)
 
 import {
@@ -110,14 +111,7 @@ export function pc_msg_len(id: i32): i32 {
 export function pc_init(ctx: usize, fd: i32, scratch: usize): i32 {
   memory.fill(ctx, 0, <usize>CTX_SIZE);
   store<u32>(ctx, MAGIC, CTX_MAGIC);
-  store<i32>(ctx, MAX_BLOCK, CTX_BLOCK);
-  if (fd < 0) return 0;
-  const req = scratch + S_REQ;
-  const len = sgBegin(req, ctx + CTX_PACK, RC_CDB_LEN, RC_BYTES);
-  sgCdbInit(req, READ_CAPACITY_10, RC_CDB_LEN);
-  if (sgSubmit(fd, req, len, scratch + S_IO) != ERRNO_SUCCESS) return 0;
-  store<u32>(ctx, PHASE_CAPACITY, CTX_PHASE);
-  return collectCapacity(ctx, fd, scratch);
+  return 0;
 }
 
 export function pc_free(ctx: usize): void {
@@ -126,6 +120,11 @@ export function pc_free(ctx: usize): void {
 
 export function pc_check(ctx: usize, fd: i32, scratch: usize): i32 {
   if (fd < 0) return result(PATH_WILD, MSGID_NO_FD);
+  if (load<i32>(ctx, CTX_BLOCK) == 0) return askCapacity(ctx, fd, scratch);
+  return submitRead(ctx, fd, scratch);
+}
+
+function submitRead(ctx: usize, fd: i32, scratch: usize): i32 {
   const errno = pread(ctx, fd, scratch);
   if (errno == ERRNO_AGAIN) {
     store<u32>(ctx, PHASE_READ, CTX_PHASE);
@@ -159,19 +158,32 @@ function verdict(ctx: usize, scratch: usize, errno: i32): i32 {
   return whole ? result(PATH_UP, MSGID_UP) : result(PATH_DOWN, MSGID_DOWN);
 }
 
+function askCapacity(ctx: usize, fd: i32, scratch: usize): i32 {
+  const req = scratch + S_REQ;
+  const len = sgBegin(req, ctx + CTX_PACK, RC_CDB_LEN, RC_BYTES);
+  sgCdbInit(req, READ_CAPACITY_10, RC_CDB_LEN);
+  if (sgSubmit(fd, req, len, scratch + S_IO) != ERRNO_SUCCESS) return capacityIs(ctx, fd, scratch, MAX_BLOCK);
+  store<u32>(ctx, PHASE_CAPACITY, CTX_PHASE);
+  return collectCapacity(ctx, fd, scratch);
+}
+
 function collectCapacity(ctx: usize, fd: i32, scratch: usize): i32 {
   const reply = scratch + S_REPLY;
   const errno = sgFinish(fd, reply, SG_HEADER_SIZE + RC_BYTES, scratch + S_IO, ctx + CTX_PACK);
   if (errno == ERRNO_AGAIN) return waitOn(fd);
   store<u32>(ctx, PHASE_IDLE, CTX_PHASE);
-  if (errno != ERRNO_SUCCESS || !sgGood(reply)) return 0;
+  if (errno != ERRNO_SUCCESS || !sgGood(reply)) return capacityIs(ctx, fd, scratch, MAX_BLOCK);
   const data = scratch + S_CAPACITY;
   sgCopyDataIn(reply, scratch + S_IO, data, RC_BYTES);
   const blocks = <u64>bswap<u32>(load<u32>(data)) + 1;
   const length = <i32>bswap<u32>(load<u32>(data, 4));
-  if (length <= 0) return 0;
-  store<i32>(ctx, blockSize(length, blocks), CTX_BLOCK);
-  return 0;
+  return capacityIs(ctx, fd, scratch, length <= 0 ? MAX_BLOCK : blockSize(length, blocks));
+}
+
+/** The block size is known (for good: the check reads it from now on); go on with the read. */
+function capacityIs(ctx: usize, fd: i32, scratch: usize, size: i32): i32 {
+  store<i32>(ctx, size, CTX_BLOCK);
+  return submitRead(ctx, fd, scratch);
 }
 
 /** The kernel's initial block size of a block device: its logical block length, doubled up to 4096 while the capacity is a multiple of it. */

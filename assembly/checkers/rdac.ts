@@ -1,10 +1,12 @@
 // rdac: libmultipath rdac.c (0.15.0), for LSI/Engenio/NetApp E-Series RDAC arrays, over the sg v2 frame
 // protocol, resumable.
 //
-// pc_init (rdac.c libcheck_async_init): MODE SENSE(10) of the control mode page (0x0A, DBD, current
+// Init (rdac.c libcheck_async_init): MODE SENSE(10) of the control mode page (0x0A, DBD, current
 // values, 20 bytes); if TAS (byte 13 bit 6) is clear, MODE SENSE of its changeable values, and if TAS is
 // changeable, MODE SELECT(10) (SP) of the current page with TAS set. Whatever of that fails, init
-// succeeds, as in rdac.c (only a failed transfer stops it; a SCSI error reads as a zeroed page).
+// succeeds, as in rdac.c (only a failed transfer stops it; a SCSI error reads as a zeroed page). It runs
+// at the start of the path's first check, not in pc_init: a device that hangs then costs a check, never
+// the path (pc_init does no I/O); a check abandoned during init starts it over next time.
 //
 // A check: INQUIRY VPD page 0xC9 (volume access control, 48 bytes), sent again up to 5 times in all after
 // a transport error (host byte DID_BUS_BUSY, DID_ERROR, DID_SOFT_ERROR or DID_TRANSPORT_DISRUPTED):
@@ -22,8 +24,8 @@
 //   owner (byte 8 bit 0) or I/O shipping (bit 5)               -> up
 //   otherwise                                                   -> ghost "reports path is ghost"
 //
-// ctx:     0 u32 magic 'RDAC'  4 u32 phase  8 u32 pack id  12 i32 attempts left  16 the current control
-//          mode page (20 bytes, kept between the init's MODE SENSE and MODE SELECT)
+// ctx:     0 u32 magic 'RDAC'  4 u32 phase  8 u32 pack id  12 i32 attempts left  16 u32 init done
+//          20 the current control mode page (20 bytes, kept between the init's MODE SENSE and MODE SELECT)
 // scratch: 0 sg iovec + count   16 request (header + 10-byte CDB + 20 bytes data-out)  96 reply (header + 48)
 
 import {
@@ -91,7 +93,8 @@ const CTX_MAGIC: i32 = 0;
 const CTX_PHASE: i32 = 4;
 const CTX_PACK: i32 = 8;
 const CTX_ATTEMPTS: i32 = 12;
-const CTX_PAGE: i32 = 16;
+const CTX_INIT_DONE: i32 = 16;
+const CTX_PAGE: i32 = 20;
 const CTX_SIZE: i32 = CTX_PAGE + PAGE_BYTES;
 const MAGIC: u32 = 0x43414452; // "RDAC"
 const PHASE_IDLE: u32 = 0;
@@ -168,8 +171,7 @@ export function pc_msg_len(id: i32): i32 {
 export function pc_init(ctx: usize, fd: i32, scratch: usize): i32 {
   memory.fill(ctx, 0, <usize>CTX_SIZE);
   store<u32>(ctx, MAGIC, CTX_MAGIC);
-  if (fd < 0) return 0;
-  return modeSense(ctx, fd, scratch, PHASE_SENSE_CURRENT);
+  return 0;
 }
 
 export function pc_free(ctx: usize): void {
@@ -179,6 +181,7 @@ export function pc_free(ctx: usize): void {
 export function pc_check(ctx: usize, fd: i32, scratch: usize): i32 {
   if (fd < 0) return result(PATH_WILD, MSGID_NO_FD);
   store<i32>(ctx, ATTEMPTS, CTX_ATTEMPTS);
+  if (load<u32>(ctx, CTX_INIT_DONE) == 0) return modeSense(ctx, fd, scratch, PHASE_SENSE_CURRENT);
   return submitInquiry(ctx, fd, scratch);
 }
 
@@ -189,7 +192,7 @@ export function pc_pending(ctx: usize, fd: i32, scratch: usize): i32 {
   return result(PATH_DOWN, MSGID_DOWN);
 }
 
-// ------------------------------------------------------------------ init: set TAS in the control mode page
+// ------------------------------------------------------------------ init (first check): set TAS in the control mode page
 
 /** MODE SENSE(10) of the control mode page: current values (PC 0) or changeable ones (PC 1). */
 function modeSense(ctx: usize, fd: i32, scratch: usize, phase: u32): i32 {
@@ -220,7 +223,7 @@ function modeSelect(ctx: usize, fd: i32, scratch: usize): i32 {
 }
 
 function sendInit(ctx: usize, fd: i32, scratch: usize, req: usize, len: i32, phase: u32): i32 {
-  if (sgSubmit(fd, req, len, scratch + S_IO) != ERRNO_SUCCESS) return initDone(ctx);
+  if (sgSubmit(fd, req, len, scratch + S_IO) != ERRNO_SUCCESS) return initDone(ctx, fd, scratch);
   store<u32>(ctx, phase, CTX_PHASE);
   return collectInit(ctx, fd, scratch, phase);
 }
@@ -230,21 +233,23 @@ function collectInit(ctx: usize, fd: i32, scratch: usize, phase: u32): i32 {
   const cap = SG_HEADER_SIZE + (phase == PHASE_SELECT ? 0 : PAGE_BYTES);
   const errno = sgFinish(fd, reply, cap, scratch + S_IO, ctx + CTX_PACK);
   if (errno == ERRNO_AGAIN) return waitOn(fd);
-  if (errno != ERRNO_SUCCESS || phase == PHASE_SELECT) return initDone(ctx);
+  if (errno != ERRNO_SUCCESS || phase == PHASE_SELECT) return initDone(ctx, fd, scratch);
   if (phase == PHASE_SENSE_CURRENT) {
     sgCopyDataIn(reply, scratch + S_IO, ctx + CTX_PAGE, PAGE_BYTES);
-    if ((load<u8>(ctx + CTX_PAGE, TAS_BYTE) & TAS_BIT) != 0) return initDone(ctx);
+    if ((load<u8>(ctx + CTX_PAGE, TAS_BYTE) & TAS_BIT) != 0) return initDone(ctx, fd, scratch);
     return modeSense(ctx, fd, scratch, PHASE_SENSE_CHANGEABLE);
   }
   const changeable = scratch + S_DATA;
   sgCopyDataIn(reply, scratch + S_IO, changeable, PAGE_BYTES);
-  if ((load<u8>(changeable, TAS_BYTE) & TAS_BIT) == 0) return initDone(ctx);
+  if ((load<u8>(changeable, TAS_BYTE) & TAS_BIT) == 0) return initDone(ctx, fd, scratch);
   return modeSelect(ctx, fd, scratch);
 }
 
-function initDone(ctx: usize): i32 {
+/** Init is over, however it went: the check goes on with its INQUIRY. */
+function initDone(ctx: usize, fd: i32, scratch: usize): i32 {
   store<u32>(ctx, PHASE_IDLE, CTX_PHASE);
-  return 0;
+  store<u32>(ctx, 1, CTX_INIT_DONE);
+  return submitInquiry(ctx, fd, scratch);
 }
 
 // ------------------------------------------------------------------ a check: INQUIRY VPD 0xC9

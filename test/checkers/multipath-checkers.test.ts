@@ -159,42 +159,60 @@ describe('the commands each checker sends', () => {
     expect(illegal.dev.commands).toHaveLength(1);
   });
 
-  it('rdac init: MODE SENSE(10) DBD of page 0x0A current then changeable, MODE SELECT(10) SP of the current page with TAS set', async () => {
+  it('rdac: pc_init does no I/O; the first check sets TAS (MODE SENSE(10) DBD of page 0x0A current, changeable, MODE SELECT(10) SP with TAS set), later ones only ask VPD 0xC9', async () => {
     const current = Uint8Array.from({ length: 20 }, (_, i) => (i === 1 ? 18 : i === 8 ? 0x0a : i === 9 ? 0x0a : i === 12 ? 0x33 : 0));
     const changeable = new Uint8Array(20);
     changeable[13] = 0x40;
     const { c, dev } = await direct('rdac', outcome({ dataIn: current }), outcome({ dataIn: changeable }), outcome());
     expect(c.init()).toBe(0);
+    expect(dev.commands).toHaveLength(0);
+    c.check();
+    c.check();
     const expectedPage = [...current];
     expectedPage[13] = 0x40;
+    const inquiry = [[0x12, 1, 0xc9, 0, 48, 0], [], 48];
     expect(dev.commands.map((x) => [bytes(x.cdb), bytes(x.dataOut), x.dataInLength])).toEqual([
       [[0x5a, 0x08, 0x0a, 0, 0, 0, 0, 0, 20, 0], [], 20],
       [[0x5a, 0x08, 0x4a, 0, 0, 0, 0, 0, 20, 0], [], 20],
       [[0x55, 0x01, 0, 0, 0, 0, 0, 0, 20, 0], expectedPage, 0],
+      inquiry,
+      inquiry,
     ]);
   });
 
-  it('rdac init: TAS already set, or not changeable, sends no MODE SELECT; a failing MODE SENSE ends init, which succeeds', async () => {
+  it('rdac: TAS already set, or not changeable, means no MODE SELECT; a failing MODE SENSE ends the init and the check goes on', async () => {
     const set = new Uint8Array(20);
     set[13] = 0x40;
-    const already = await direct('rdac', outcome({ dataIn: set }));
-    expect(already.c.init()).toBe(0);
-    expect(already.dev.commands).toHaveLength(1);
-    const fixedTas = await direct('rdac', outcome(), outcome());
-    expect(fixedTas.c.init()).toBe(0);
-    expect(fixedTas.dev.commands).toHaveLength(2);
-    const failing = await direct('rdac', { errno: 29 });
-    expect(failing.c.init()).toBe(0);
-    expect(failing.dev.commands).toHaveLength(1);
+    const opcodes = async (...answers: Completion[]) => {
+      const { c, dev } = await direct('rdac', ...answers);
+      c.init();
+      c.check();
+      return dev.commands.map((x) => x.cdb[0]);
+    };
+    expect(await opcodes(outcome({ dataIn: set }))).toEqual([0x5a, 0x12]);
+    expect(await opcodes(outcome(), outcome())).toEqual([0x5a, 0x5a, 0x12]);
+    expect(await opcodes({ errno: 29 })).toEqual([0x5a, 0x12]);
+  });
+
+  it('rdac: a check abandoned during its init starts the init over', async () => {
+    const { c, dev } = await direct('rdac', LATER, outcome({ dataIn: Uint8Array.of(...new Array(13).fill(0), 0x40) }));
+    c.init();
+    expect(c.check()).toBe('wait');
+    // Abandoned (its deadline): the host discards the late reply; the next check is a fresh pc_check.
+    dev.finish();
+    dev.io.release();
+    c.check();
+    expect(dev.commands.map((x) => x.cdb[0])).toEqual([0x5a, 0x5a, 0x12]);
   });
 
   it('rdac: INQUIRY VPD 0xC9 (48 bytes), 5 times in all after transport errors, then down: inquiry failed', async () => {
-    const fresh = await direct('rdac', outcome({ dataIn: Uint8Array.of(...new Array(13).fill(0), 0x40) }), ...Array.from({ length: 5 }, () => failWith(0x0e)));
+    const tasSet = outcome({ dataIn: Uint8Array.of(...new Array(13).fill(0), 0x40) });
+    const fresh = await direct('rdac', tasSet, ...Array.from({ length: 5 }, () => failWith(0x0e)));
     expect(fresh.c.init()).toBe(0);
     expect(fresh.c.check()).toEqual({ state: PathState.DOWN, message: 'rdac checker reports path is down: inquiry failed' });
     expect(fresh.dev.commands.slice(1).map((x) => bytes(x.cdb))).toEqual(Array.from({ length: 5 }, () => [0x12, 1, 0xc9, 0, 48, 0]));
     // A host byte that is not a transport error is final at once.
-    const once = await direct('rdac', outcome({ dataIn: Uint8Array.of(...new Array(13).fill(0), 0x40) }), failWith(0x01));
+    const once = await direct('rdac', tasSet, failWith(0x01));
     once.c.init();
     expect(once.c.check().state).toBe(PathState.DOWN);
     expect(once.dev.commands).toHaveLength(2);
@@ -229,7 +247,7 @@ describe('the commands each checker sends', () => {
     expect(dev.commands.map((x) => bytes(x.cdb))).toEqual([[0, 0, 0, 0, 0, 0]]);
   });
 
-  it('directio: READ CAPACITY(10) at init; one plain read of the derived block size at offset 0, parked while outstanding', async () => {
+  it('directio: READ CAPACITY(10) at the first check (none in pc_init); one plain read of the derived block size at offset 0, parked while outstanding', async () => {
     const rc = (lastLba: number, length: number) => {
       const d = new Uint8Array(8);
       new DataView(d.buffer).setUint32(0, lastLba);
@@ -246,11 +264,15 @@ describe('the commands each checker sends', () => {
     for (const [lastLba, length, block] of cases) {
       const { c, dev } = await direct('directio', rc(lastLba, length), LATER);
       expect(c.init()).toBe(0);
-      expect(bytes(dev.commands[0]!.cdb)).toEqual([0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+      expect(dev.commands).toHaveLength(0);
       expect(c.check()).toBe('wait');
+      expect(dev.commands.map((x) => bytes(x.cdb))).toEqual([[0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]]);
       expect(dev.reads).toEqual([{ offset: 0, length: block }]);
       dev.finish();
       expect(c.pending()).toEqual({ state: PathState.UP, message: 'directio checker reports path is up' });
+      // The block size is known from now on: the next check only reads.
+      expect(c.check()).toEqual({ state: PathState.UP, message: 'directio checker reports path is up' });
+      expect(dev.commands).toHaveLength(1);
     }
   });
 

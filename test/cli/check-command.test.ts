@@ -99,7 +99,7 @@ describe('pathcheck checkers', () => {
     const r = runCli(['checkers', '--json']);
     expect(r.status).toBe(0);
     const rows = JSON.parse(r.stdout) as { name: string; abi: number; bytes: number; sha256: string; file: string }[];
-    expect(rows.map((x) => x.name)).toEqual(['none', 'tur']);
+    expect(rows.map((x) => x.name)).toEqual(['cciss_tur', 'directio', 'emc_clariion', 'hp_sw', 'none', 'rdac', 'readsector0', 'tur']);
     for (const row of rows) {
       const bytes = readFileSync(join(CHECKERS_DIR, `${row.name}.wasm`));
       expect(row.abi).toBe(2);

@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openDevice } from '../../backends/device-spec.js';
 import { SCENARIOS } from '../../backends/sim/scenario.js';
@@ -12,16 +13,17 @@ const DEMO_PARAMS: Record<string, string> = { slow: '?latency=150' };
 /** Blocks its worker until the pool terminates it (seconds): left out of a quick tour. */
 const SLOW_TO_SHOW = new Set(['hang-hard']);
 const DEMO_TIMEOUT_MS = 400;
-const CHECKERS = ['tur', 'none'];
 
-export const SCENARIOS_HELP = `usage: pathcheck scenarios [--json]
+export const SCENARIOS_HELP = `usage: pathcheck scenarios [--checker <name>] [--json]
 
-Every simulated scenario checked once by each built-in checker, on a worker pool as the daemon
-checks: what each fault looks like to tur and to none.`;
+Every simulated scenario (device models of RDAC, CLARiiON and HP arrays among them) checked once by
+each built checker, or by the one named, on a worker pool as the daemon checks: what each fault looks
+like to each checker.`;
 
 /** `pathcheck scenarios`: one path per sim scenario and checker, all checked at once, as a table. */
 export async function scenariosCommand(args: string[], out: (line: string) => void): Promise<number> {
   const { values, positionals } = parseOptions('scenarios', args, {
+    checker: { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   });
@@ -30,13 +32,18 @@ export async function scenariosCommand(args: string[], out: (line: string) => vo
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`scenarios: unexpected argument '${positionals[0]}'`);
+  const built = await builtCheckers();
+  if (values.checker !== undefined && !built.includes(values.checker)) {
+    throw new UsageError(`scenarios: no built checker named ${JSON.stringify(values.checker)} (built: ${built.join(', ')})`);
+  }
+  const checkers = values.checker === undefined ? built : [values.checker];
   const host = new CheckHost({ size: 2 });
   const runs: Promise<{ spec: string; checker: string; r: { state: string; message: string; ms: number } }>[] = [];
   try {
-    for (const name of CHECKERS) await host.registry.load(join(CHECKERS_DIR, `${name}.wasm`));
+    for (const name of checkers) await host.registry.load(join(CHECKERS_DIR, `${name}.wasm`));
     for (const scenario of SCENARIOS.filter((s) => !SLOW_TO_SHOW.has(s.name))) {
       const spec = `sim:${scenario.name}${DEMO_PARAMS[scenario.name] ?? ''}`;
-      for (const checker of CHECKERS) {
+      for (const checker of checkers) {
         runs.push(
           (async () => {
             const bound = await host.registry.bind(checker, openDevice(spec), DEMO_TIMEOUT_MS);
@@ -59,4 +66,13 @@ export async function scenariosCommand(args: string[], out: (line: string) => vo
   }
   if (!values.json) for (const l of formatTable(['DEVICE', 'CHECKER', 'STATE', 'MESSAGE', 'MS'], rows, ['MS'])) out(l);
   return 0;
+}
+
+/** The names of build/checkers/*.wasm, sorted. */
+async function builtCheckers(): Promise<string[]> {
+  try {
+    return (await readdir(CHECKERS_DIR)).filter((f) => f.endsWith('.wasm')).map((f) => f.slice(0, -'.wasm'.length)).sort();
+  } catch {
+    throw new UsageError(`scenarios: no built checkers in ${CHECKERS_DIR} (run npm run build:checkers)`);
+  }
 }
