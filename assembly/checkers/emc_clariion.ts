@@ -15,16 +15,18 @@
 //   WWN (bytes 10-25) not the one this path saw first -> down ": Logical Unit WWN has changed"
 //   path state 2 (active): READ(10) of LBA 0 as readsector0 (sdk/sector0-read.ts):
 //     up                                          -> up ": Active path is healthy"
-//     down, sense 05/25/01 (inactive snapshot)     -> down "reports path is down"
+//     down, sense 05/25/01 (inactive snapshot)     -> down "reports path is down"; the multipath is
+//                                                    marked an inactive snapshot
 //     down otherwise                              -> down ": Read error"
-//   any other path state (passive)                -> up ": Active path is healthy" (sic; not ghost)
-// emc_clariion.c keeps "inactive snapshot" per multipath (mpcontext) so that the passive paths of an
-// inactive snapshot go down too; pathcheck has no per-multipath context yet, so a passive path is up
-// (what emc_clariion.c does for a multipath whose mpcontext is unset). Where emc_clariion.c leaves the
-// message of an inactive snapshot unset (it shows "still running"), this says "reports path is down".
+//   any other path state (passive): the multipath marked an inactive snapshot -> down "reports path is down"
+//                                   otherwise      -> up ": Active path is healthy" (sic; not ghost)
+// "Inactive snapshot" is per multipath (emc_clariion.c's mpcontext): the multipath context word
+// (docs/ABI.md), -1 unset, 1 inactive snapshot, 0 not; a good READ on an active path clears it. Where
+// emc_clariion.c leaves the message of an inactive snapshot unset (it shows "still running"), this says
+// "reports path is down".
 //
 // ctx:     0 u32 magic 'EMCC'  4 u32 phase  8 u32 pack id  12 i32 attempts left  16 u32 WWN set
-//          20 the WWN (16 bytes)
+//          20 the WWN (16 bytes)  40 i64 the multipath context word (the host's, copied in and out)
 // scratch: 0 sg iovec + count   16 request (header + CDB)  64 reply (header + 4096)  4196 the page (128)
 
 import {
@@ -94,7 +96,10 @@ const CTX_PACK: i32 = 8;
 const CTX_ATTEMPTS: i32 = 12;
 const CTX_WWN_SET: i32 = 16;
 const CTX_WWN: i32 = 20;
-const CTX_SIZE: i32 = CTX_WWN + WWN_BYTES;
+const CTX_MP: i32 = 40;
+const CTX_SIZE: i32 = CTX_MP + 8;
+const MP_INACTIVE_SNAPSHOT: i64 = 1;
+const MP_ACTIVE: i64 = 0;
 const MAGIC: u32 = 0x43434d45; // "EMCC"
 const PHASE_IDLE: u32 = 0;
 const PHASE_INQUIRY: u32 = 1;
@@ -160,6 +165,11 @@ export function pc_msg(id: i32): usize {
 
 export function pc_msg_len(id: i32): i32 {
   return strBytes(msgText(id));
+}
+
+/** The multipath context word's place in ctx: the host puts the multipath's word there before a check. */
+export function pc_mpctx_offset(): i32 {
+  return CTX_MP;
 }
 
 export function pc_init(ctx: usize, fd: i32, scratch: usize): i32 {
@@ -244,7 +254,9 @@ function collectInquiry(ctx: usize, fd: i32, scratch: usize): i32 {
     memory.copy(ctx + CTX_WWN, page + <usize>WWN_AT, <usize>WWN_BYTES);
     store<u32>(ctx, 1, CTX_WWN_SET);
   }
-  if (state != PATH_STATE_ACTIVE) return result(PATH_UP, MSG_PASSIVE_GOOD);
+  if (state != PATH_STATE_ACTIVE) {
+    return load<i64>(ctx, CTX_MP) == MP_INACTIVE_SNAPSHOT ? result(PATH_DOWN, MSGID_DOWN) : result(PATH_UP, MSG_PASSIVE_GOOD);
+  }
   store<i32>(ctx, SECTOR0_ATTEMPTS, CTX_ATTEMPTS);
   return submitRead(ctx, fd, scratch);
 }
@@ -272,9 +284,15 @@ function readDone(ctx: usize, fd: i32, scratch: usize, errno: i32): i32 {
     store<i32>(ctx, attempts - 1, CTX_ATTEMPTS);
     return submitRead(ctx, fd, scratch);
   }
-  if (verdict == SECTOR0_UP) return result(PATH_UP, MSG_PASSIVE_GOOD);
+  if (verdict == SECTOR0_UP) {
+    store<i64>(ctx, MP_ACTIVE, CTX_MP);
+    return result(PATH_UP, MSG_PASSIVE_GOOD);
+  }
   // emc_clariion.c reads the fixed-format bytes of the read's sense: key 5, ASC/ASCQ 25/01.
   const sense = sgSense(reply);
-  const inactiveSnapshot = errno == ERRNO_SUCCESS && (load<u8>(sense, 2) & 0x0f) == 5 && load<u8>(sense, 12) == 0x25 && load<u8>(sense, 13) == 0x01;
-  return result(PATH_DOWN, inactiveSnapshot ? MSGID_DOWN : MSG_READ_ERROR);
+  if (errno == ERRNO_SUCCESS && (load<u8>(sense, 2) & 0x0f) == 5 && load<u8>(sense, 12) == 0x25 && load<u8>(sense, 13) == 0x01) {
+    store<i64>(ctx, MP_INACTIVE_SNAPSHOT, CTX_MP);
+    return result(PATH_DOWN, MSGID_DOWN);
+  }
+  return result(PATH_DOWN, MSG_READ_ERROR);
 }

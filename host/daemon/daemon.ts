@@ -20,6 +20,7 @@ import { chapFor, type DaemonConfig } from './config/daemon-config.js';
 import type { DaemonEvent, DaemonEventBody } from './daemon-event.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { Multipaths } from './multipaths.js';
 import { Scheduler, type ScheduledPath } from './scheduler/scheduler.js';
 
 /** A path the daemon checks: its device, the checker bound to it, and where it came from. */
@@ -54,6 +55,8 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
   readonly metrics = new Metrics();
   readonly started = Date.now();
   private config: DaemonConfig;
+  /** The config's multipaths (paths sharing a wwid) and their checker contexts; new with each config. */
+  private multipaths: Multipaths;
   private readonly host: CheckHost;
   private readonly scheduler: Scheduler;
   private readonly paths = new Map<string, DaemonPath>();
@@ -67,6 +70,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
   constructor(private readonly opts: DaemonOptions) {
     super();
     this.config = opts.config;
+    this.multipaths = new Multipaths(opts.config);
     const d = this.config.defaults;
     // Every plugin call (metadata, pc_init, pc_free) gets checker_timeout, as a check does.
     this.host = new CheckHost({ ...(d.workers !== undefined && { size: d.workers }), callTimeoutMs: this.checkerTimeoutMs });
@@ -135,7 +139,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
     // At most one check per path in flight, across a hot reload too (DESIGN.md invariant 6).
     if (p.draining?.running) return Promise.resolve(result(PathState.PENDING, hostMessage.pending(), 0));
     p.draining = null;
-    return this.host.runner.check(p.checker, timeoutMs);
+    return this.host.runner.check(p.checker, timeoutMs, this.multipaths.of(key));
   }
 
   private checked(path: ScheduledPath, r: CheckResult, previous: PathStateName): void {
@@ -268,7 +272,9 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
 
   private async reconfigureNow(next: DaemonConfig): Promise<DaemonEventBody & { type: 'reconfigured' }> {
     const previous = this.config;
+    const previousMultipaths = this.multipaths;
     this.config = next;
+    this.multipaths = new Multipaths(next);
     const wanted = new Map(next.paths.map((p) => [p.device, p.checker ?? checkerFor(next, p)]));
     const names = new Set([...wanted.values(), ...[...this.paths.values()].filter((p) => !p.fromConfig).map((p) => p.checkerName)]);
     const reloaded: string[] = [];
@@ -280,6 +286,7 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
       for (const name of names) if (await this.ensureChecker(name, 'changed')) reloaded.push(name);
     } catch (e) {
       this.config = previous;
+      this.multipaths = previousMultipaths;
       // Checkers reloaded before the failure are current now: their paths follow them.
       await this.followCurrent();
       throw e instanceof DaemonCommandError ? e : new DaemonCommandError((e as Error).message);

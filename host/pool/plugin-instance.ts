@@ -17,7 +17,7 @@ export interface PluginExports {
   pc_pending(ctx: number, fd: number, scratch: number): number;
   pc_free(ctx: number): void;
   pc_reset?(): void;
-  pc_mp_init?(ctx: number): number;
+  pc_mpctx_offset?(): number;
 }
 
 /** One instance of a class on one host thread, with its own WASI shim (fd table, deadline). */

@@ -18,7 +18,7 @@ export function readMetadata(instance: PluginInstance): ClassMetadata {
   // Another version's exports mean something else, and missing ones are refused by name on the main
   // thread: only the version is read then.
   if (abiVersion !== ABI_VERSION || METADATA_EXPORTS.some((n) => typeof x[n] !== 'function')) {
-    return { abiVersion, name: null, ctxSize: null, scratchSize: null, msgCount: null, messages: [] };
+    return { abiVersion, name: null, ctxSize: null, scratchSize: null, msgCount: null, messages: [], mpctxOffset: -1 };
   }
   const msgCount: unknown = x.pc_msg_count();
   const messages: (string | null)[] = [];
@@ -32,5 +32,6 @@ export function readMetadata(instance: PluginInstance): ClassMetadata {
     scratchSize: x.pc_scratch_size(),
     msgCount,
     messages,
+    mpctxOffset: x.pc_mpctx_offset === undefined ? -1 : x.pc_mpctx_offset(),
   };
 }

@@ -64,6 +64,8 @@ export interface ClassMetadata {
   readonly msgCount: unknown;
   /** Message texts 100.., null for one that is not a valid string; empty when msgCount is out of range. */
   readonly messages: readonly (string | null)[];
+  /** pc_mpctx_offset's answer; -1 when the class has no such export. */
+  readonly mpctxOffset: unknown;
 }
 
 /** What a worker posts back on its port: a job's details before its completion, and rare class events. */

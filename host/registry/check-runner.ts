@@ -6,6 +6,17 @@ import { interpretOutcome, result, type CheckResult } from './check-result.js';
 import type { Registry } from './registry.js';
 
 /**
+ * The multipath a path belongs to, as its checker class sees it: one word (multipath-tools 0.15.0's
+ * `union checker_mpcontext`), -1 while unset. Every path of one multipath shares the object.
+ */
+export interface MultipathContext {
+  word: bigint;
+}
+
+/** The word a check gets when its path is in no multipath, or its multipath's is unset. */
+export const MPCTX_UNSET = -1n;
+
+/**
  * Checks paths on the worker pool with multipathd's rules: at most one check in flight per path;
  * past the timeout the path is `timeout`; while that job still has not ended, or the device still has
  * the command of an abandoned check outstanding, further checks answer `pending` ("checker thread not
@@ -21,7 +32,12 @@ export class CheckRunner {
     private readonly pool: WorkerPool,
   ) {}
 
-  check(checker: Checker, timeoutMs: number): Promise<CheckResult> {
+  /**
+   * `mp`: the path's multipath. A class with a multipath context gets its word in the path's context
+   * before the check and, when the check returns in time, the word it left is the multipath's (copied in
+   * and out, as 0.15.0's async checkers do: concurrent checks of one multipath's paths do not share memory).
+   */
+  check(checker: Checker, timeoutMs: number, mp?: MultipathContext): Promise<CheckResult> {
     if (checker.running || checker.device.io.busy) return Promise.resolve(result(PathState.PENDING, hostMessage.pending(), 0));
     // A quarantined class is not dispatched: nothing of it runs until a new version replaces it.
     const quarantine = checker.cls.quarantine;
@@ -29,8 +45,9 @@ export class CheckRunner {
     const job = this.registry.beginJob(checker);
     if (job === null) return Promise.resolve(result(PathState.UNCHECKED, `${checker.cls.name} checker is unbound`, 0));
     const listener = this.listenerOf(checker);
+    if (job.cls.mpctxOffset >= 0) job.cls.putMultipathWord(job.handle.slot, mp?.word ?? MPCTX_UNSET);
     return new Promise((resolve) => {
-      listener.arm(timeoutMs, resolve);
+      listener.arm(timeoutMs, resolve, mp);
       checker.running = true;
       if (!this.pool.submit(JobKind.CHECK, job.cls.id, job.handle.slot, job.handle.gen, job.deviceId, timeoutMs, listener)) {
         // Not checked at all: no news about the path, so pending (as multipathd when it cannot start a check).
@@ -53,6 +70,7 @@ class CheckListener implements JobListener {
   private settled = true;
   private timeoutMs = 0;
   private resolve: (r: CheckResult) => void = () => {};
+  private mp: MultipathContext | undefined;
   private readonly job: Job;
 
   constructor(
@@ -62,10 +80,11 @@ class CheckListener implements JobListener {
     this.job = checker.job;
   }
 
-  arm(timeoutMs: number, resolve: (r: CheckResult) => void): void {
+  arm(timeoutMs: number, resolve: (r: CheckResult) => void, mp: MultipathContext | undefined): void {
     this.settled = false;
     this.timeoutMs = timeoutMs;
     this.resolve = resolve;
+    this.mp = mp;
   }
 
   /** The pool would not take the job: nothing runs, so its references go back at once. */
@@ -80,11 +99,16 @@ class CheckListener implements JobListener {
   }
 
   ended(end: JobEnd): void {
-    this.registry.account(this.job.cls, end, 'check', this.job.spec);
+    const cls = this.job.cls;
+    // Read while the job still holds its class: a set word of a check that returned in time is the multipath's.
+    if (this.mp !== undefined && cls.mpctxOffset >= 0 && end.kind === 'returned' && !this.settled) {
+      const word = cls.multipathWord(this.job.handle.slot);
+      if (word !== MPCTX_UNSET) this.mp.word = word;
+    }
+    this.registry.account(cls, end, 'check', this.job.spec);
     this.registry.endJob(this.job);
     this.checker.running = false;
     if (this.settled) return;
-    const cls = this.job.cls;
     switch (end.kind) {
       case 'returned':
       case 'trapped':

@@ -40,6 +40,8 @@ export class CheckerClass {
   readonly abiVersion: number;
   readonly ctxSize: number;
   readonly scratchSize: number;
+  /** Where in a path's context the multipath context word goes (docs/ABI.md "Multipath context"); -1: the class has none. */
+  readonly mpctxOffset: number;
   readonly messages: MessageTable;
   readonly layout: MemoryLayout;
   readonly refs: RefCount;
@@ -80,12 +82,17 @@ export class CheckerClass {
     if (!isSize(metadata.ctxSize, MAX_CTX_SIZE)) throw new LoadError('bad-export', `${origin}: pc_ctx_size ${String(metadata.ctxSize)} is outside 0..${MAX_CTX_SIZE}`);
     if (!isSize(metadata.scratchSize, MAX_SCRATCH_SIZE)) throw new LoadError('bad-export', `${origin}: pc_scratch_size ${String(metadata.scratchSize)} is outside 0..${MAX_SCRATCH_SIZE}`);
     if (!isSize(metadata.msgCount, MAX_MESSAGES)) throw new LoadError('bad-export', `${origin}: pc_msg_count ${String(metadata.msgCount)} is outside 0..${MAX_MESSAGES}`);
+    const mp = metadata.mpctxOffset;
+    if (mp !== -1 && !(isSize(mp, Number(metadata.ctxSize) - 8) && mp % 8 === 0)) {
+      throw new LoadError('bad-export', `${origin}: pc_mpctx_offset ${String(mp)} must be -1 or a multiple of 8 from 0 to pc_ctx_size - 8 (${Number(metadata.ctxSize) - 8})`);
+    }
     const bad = metadata.messages.findIndex((m) => m === null);
     if (bad >= 0) throw new LoadError('bad-export', `${origin}: message ${100 + bad} is not a valid UTF-16 string in memory`);
     this.name = name;
     this.abiVersion = metadata.abiVersion;
     this.ctxSize = metadata.ctxSize;
     this.scratchSize = metadata.scratchSize;
+    this.mpctxOffset = mp as number;
     this.messages = new MessageTable(name, metadata.messages as string[]);
     this.layout = new MemoryLayout(validated.dataEnd, this.scratchSize, opts.scratchRegions, this.ctxSize);
     const maximum = Math.min(validated.memory.max!, opts.maxPages);
@@ -142,6 +149,21 @@ export class CheckerClass {
     this.initFailed.delete(handle.slot);
     this.contexts.setDevice(handle.slot, deviceId);
     return handle;
+  }
+
+  /**
+   * Put the multipath context word into a path's context before its check (no call runs on it then), and
+   * take the context's checksum again: the host's own write is no corruption.
+   */
+  putMultipathWord(slot: number, word: bigint): void {
+    const at = this.layout.ctx(slot);
+    new BigInt64Array(this.mem!.buffer, at + this.mpctxOffset, 1)[0] = word;
+    this.contexts.setSum(slot, this.guard!.sum(at, this.layout.ctxBytes));
+  }
+
+  /** The multipath context word as the path's check left it. */
+  multipathWord(slot: number): bigint {
+    return new BigInt64Array(this.mem!.buffer, this.layout.ctx(slot) + this.mpctxOffset, 1)[0]!;
   }
 
   markInitFailed(handle: ContextHandle): void {

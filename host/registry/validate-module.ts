@@ -19,7 +19,7 @@ const REQUIRED_EXPORTS = [
   'pc_pending',
   'pc_free',
 ] as const;
-const OPTIONAL_EXPORTS = ['pc_reset', 'pc_mp_init'] as const;
+const OPTIONAL_EXPORTS = ['pc_reset', 'pc_mpctx_offset'] as const;
 const NO_ARGS = '() -> i32';
 const ONE_ARG = '(i32) -> i32';
 const CALL = '(i32, i32, i32) -> i32';
@@ -38,7 +38,7 @@ const SIGNATURES: Record<string, string> = {
   pc_pending: CALL,
   pc_free: '(i32) -> ()',
   pc_reset: '() -> ()',
-  pc_mp_init: ONE_ARG,
+  pc_mpctx_offset: NO_ARGS,
 };
 const WASI_MODULE = 'wasi_snapshot_preview1';
 

@@ -59,6 +59,7 @@ export interface PathEntry {
   readonly checker?: string;
   readonly vendor?: string;
   readonly product?: string;
+  readonly wwid?: string;
 }
 
 export interface ConfOptions {
@@ -94,6 +95,7 @@ export function confText(o: ConfOptions = {}): string {
     if (e.checker !== undefined) lines.push(`        checker ${e.checker}`);
     if (e.vendor !== undefined) lines.push(`        vendor ${q(e.vendor)}`);
     if (e.product !== undefined) lines.push(`        product ${q(e.product)}`);
+    if (e.wwid !== undefined) lines.push(`        wwid ${q(e.wwid)}`);
     lines.push('    }');
   }
   lines.push('}', '');

@@ -156,6 +156,22 @@ describe('loader rejects bad modules with one clear line', () => {
     expect(reset.message).toBe('m.wasm: export pc_reset has type (i32) -> (), expected () -> ()');
   });
 
+  it('pc_mpctx_offset: -1 or a multiple of 8 inside the context; the wrong type, or any other value, is refused', async () => {
+    const typed = await refusal(fakePlugin({ extra: '(func (export "pc_mpctx_offset") (param i32) (result i32) (i32.const 0))' }));
+    expect(typed.message).toBe('m.wasm: export pc_mpctx_offset has type (i32) -> i32, expected () -> i32');
+    const offset = (n: number, ctxSize = 16) => fakePlugin({ name: `mp${Math.abs(n)}x${ctxSize}`, ctxSize, extra: `(func (export "pc_mpctx_offset") (result i32) (i32.const ${n}))` });
+    for (const [n, ctxSize] of [[4, 16], [16, 16], [-8, 16], [0, 4], [9, 32]] as const) {
+      const e = await refusal(offset(n, ctxSize));
+      expect(e.code, `${n} in ${ctxSize}`).toBe('bad-export');
+      expect(e.message).toBe(`m.wasm: pc_mpctx_offset ${n} must be -1 or a multiple of 8 from 0 to pc_ctx_size - 8 (${ctxSize - 8})`);
+    }
+    for (const [n, ctxSize] of [[-1, 16], [0, 8], [8, 16], [24, 32]] as const) {
+      const cls = await shared.load(offset(n, ctxSize), { origin: 'm.wasm' });
+      expect(cls.mpctxOffset).toBe(n);
+      shared.unload(cls.name);
+    }
+  });
+
   it('a name that is not a checker name', async () => {
     const e = await refusal(fakePlugin({ name: 'Bad Name' }));
     expect(e.code).toBe('bad-export');

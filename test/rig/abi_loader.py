@@ -31,7 +31,7 @@ REQUIRED_EXPORTS = (
     'pc_pending',
     'pc_free',
 )
-OPTIONAL_EXPORTS = ('pc_reset', 'pc_mp_init')
+OPTIONAL_EXPORTS = ('pc_reset', 'pc_mpctx_offset')
 SUPPORTED = frozenset(SUPPORTED_WASI)
 
 
@@ -66,7 +66,7 @@ class ValidatedModule:
     memory: MemoryLimits
     data_end: int
     has_reset: bool
-    has_mp_init: bool
+    has_mpctx_offset: bool
 
 
 def validate_module(engine: wasmtime.Engine, data: bytes, origin: str, max_pages: int, sha256: Optional[str] = None) -> ValidatedModule:
@@ -113,4 +113,4 @@ def validate_module(engine: wasmtime.Engine, data: bytes, origin: str, max_pages
         want = 'memory' if name == 'memory' else 'function'
         if kind is not None and kind != want:
             raise LoadError('bad-export', f'{origin}: export {name} is a {kind}, expected a {want}')
-    return ValidatedModule(module, digest, len(data), lim, facts.data_end, 'pc_reset' in exports, 'pc_mp_init' in exports)
+    return ValidatedModule(module, digest, len(data), lim, facts.data_end, 'pc_reset' in exports, 'pc_mpctx_offset' in exports)

@@ -79,6 +79,11 @@ class CheckerClass:
             raise LoadError('bad-export', f'{origin}: pc_ctx_size {self.ctx_size} is outside 0..{MAX_CTX_SIZE}')
         if not 0 <= self.scratch_size <= MAX_SCRATCH_SIZE:
             raise LoadError('bad-export', f'{origin}: pc_scratch_size {self.scratch_size} is outside 0..{MAX_SCRATCH_SIZE}')
+        #: docs/ABI.md "Multipath context": where a path's multipath word goes in its context, or -1.
+        self.mpctx_offset = control.pc_mpctx_offset() if control.pc_mpctx_offset is not None else -1
+        mp = self.mpctx_offset
+        if mp != -1 and not (0 <= mp <= self.ctx_size - 8 and mp % 8 == 0):
+            raise LoadError('bad-export', f'{origin}: pc_mpctx_offset {mp} must be -1 or a multiple of 8 from 0 to pc_ctx_size - 8 ({self.ctx_size - 8})')
         self.messages = MessageTable(name, self._read_messages())
         self.layout = MemoryLayout(validated.data_end, self.scratch_size, THREADS, self.ctx_size)
         if self.layout.pages_for(0) > self.memory.maximum:

@@ -59,7 +59,7 @@ class PluginInstance:
         self.pc_pending = bind(funcs['pc_pending'])
         self.pc_free = bind(funcs['pc_free'])
         self.pc_reset: Optional[Callable] = bind(funcs['pc_reset']) if 'pc_reset' in funcs else None
-        self.pc_mp_init: Optional[Callable] = bind(funcs['pc_mp_init']) if 'pc_mp_init' in funcs else None
+        self.pc_mpctx_offset: Optional[Callable] = bind(funcs['pc_mpctx_offset']) if 'pc_mpctx_offset' in funcs else None
 
     def read_string(self, ptr: int, byte_length: int) -> Optional[str]:
         """A UTF-16LE string exported as pointer + byte length (docs/ABI.md "Strings"); None if invalid."""

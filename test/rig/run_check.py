@@ -25,6 +25,9 @@ class CheckResult:
     waits: int = 0
 
 
+MPCTX_UNSET = (-1).to_bytes(8, 'little', signed=True)
+
+
 def _result(code: int, message: str, us: float, waits: int = 0) -> CheckResult:
     return CheckResult(ps.state_name(code), code, message, us, waits)
 
@@ -33,6 +36,9 @@ def check(cls: CheckerClass, slot: int, timeout_ms: float) -> CheckResult:
     device = cls.device_of(slot)
     if device.io.busy:
         return _result(ps.PENDING, pending_message(), 0.0)
+    # The rig checks paths in no multipath: their multipath word is unset (-1), and what a check leaves there is dropped.
+    if cls.mpctx_offset >= 0:
+        cls.control.memory.write(cls.layout.ctx(slot) + cls.mpctx_offset, MPCTX_UNSET)
     deadline = Deadline.after(timeout_ms)
     end = call_resumable(cls.threads, lambda i: i.pc_check, cls.layout.ctx(slot), device, deadline)
     if end.kind == 'expired' or deadline.expired():

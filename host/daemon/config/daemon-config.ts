@@ -83,6 +83,8 @@ export interface PathConfig {
   /** What devices{} entries are matched against; unknown (no device match) when either is missing. */
   vendor?: string;
   product?: string;
+  /** Paths with the same wwid are one multipath: they share their checker's multipath context. */
+  wwid?: string;
   line: number;
   lines: KeywordLines<typeof PATH_KEYWORDS>;
 }
@@ -191,7 +193,9 @@ const CHECKER_KEYWORDS = { name: checkerName, path: nonEmptyString, sha256 } sat
 const secret: ValueType<string> & { readonly hidden: true } = { ...text('a non-empty string', (s) => s.length > 0), hidden: true };
 const iscsiName = text(ISCSI_NAME_FORMS, (s) => isIscsiName(s.toLowerCase()));
 const TARGET_KEYWORDS = { name: iscsiName, chap_user: nonEmptyString, chap_secret: secret } satisfies Schema;
-const PATH_KEYWORDS = { device: nonEmptyString, checker: checkerName, vendor: identity, product: identity } satisfies Schema;
+/** A multipath's WWID, as multipath.conf's multipaths{} name one (any text; paths are grouped by equality). */
+const wwid = text(`a non-empty string of at most ${MAX_IDENTITY_CHARS} characters`, (s) => s.length > 0 && s.length <= MAX_IDENTITY_CHARS);
+const PATH_KEYWORDS = { device: nonEmptyString, checker: checkerName, vendor: identity, product: identity, wwid } satisfies Schema;
 
 function describeValue(v: Exclude<RawValue, { syntax: 'missing' }>, type: ValueType<unknown>): string {
   if ('hidden' in type) return 'a value (not shown: it is a secret)';
@@ -294,6 +298,7 @@ export function buildConfig(raw: RawConfig, file: string): DaemonConfig {
       ...(s.checker !== undefined && { checker: s.checker.value }),
       ...(s.vendor !== undefined && { vendor: s.vendor.value }),
       ...(s.product !== undefined && { product: s.product.value }),
+      ...(s.wwid !== undefined && { wwid: s.wwid.value }),
       line: e.line,
       lines: linesOf(s),
     };
