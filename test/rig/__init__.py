@@ -22,10 +22,12 @@ One concept per file, bottom up:
     fd_table         an instance's file descriptors
     device_namespace names a plugin may path_open under the preopened `dev`
     wasi_shim        the WASI preview1 subset the ABI allows
-    scenario_file    host/backends/sim/scenarios.json compiled (names tables, programs, params)
+    command_kind     what a sim scenario keys a per-command program by: command name, and page
+    scenario_file    host/backends/sim/scenarios.json compiled (names tables, programs, params, data)
     sim_spec         sim:<scenario>[?key=value&...] device specs
     sense_bytes      fixed and descriptor sense data
     inquiry_data     standard INQUIRY data of a simulated disk
+    disk_data        a simulated disk's own data: blocks, READ CAPACITY, VPD pages 0x00 and 0x80
     sim_device       a simulated SCSI disk running a scenario
     plugin_instance  one instance of a class: linker, imports, exports
     host_thread      one host thread of a class: its instance, scratch region, fd numbers

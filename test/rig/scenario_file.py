@@ -1,21 +1,40 @@
 """
-host/backends/sim/scenarios.json, compiled: the rig defines no scenario of its own. Name tables
-(status, hostStatus, senseKey, errno) come from the file's `names`; programs are repeat / sequence /
-alternate; integers in a program may be {param: name}. The file's own `about` describes the format.
-Malformed input raises ValueError naming the JSON path at fault.
+host/backends/sim/scenarios.json, compiled as host/backends/sim/scenario-file.ts does: the rig defines
+no scenario of its own. Format 'pathcheck-sim-scenarios/2'. Name tables (status, hostStatus, senseKey,
+errno) come from the file's `names`; a scenario has a default `program` and, in `commands`, programs
+keyed by command (command_kind: `NAME`, or `NAME 0xPP` for a paged one); programs are repeat /
+sequence / alternate; integers in a program may be {param: name}. An answer may carry data-in (`data`:
+hex byte pairs, {ascii, width?}, {zeros}) and its sense its own `format` and `length`. The file's own
+`about` describes the format.
+
+Malformed input raises ValueError naming the JSON path at fault, with the Node host's text: keys are
+visited in the order JavaScript gives them (integer-like keys first), integral numbers such as 1.0
+count as integers, and control characters in the document's text are shown escaped.
 """
 import json
 import os
 import re
-from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from .command_kind import COMMAND_NAMES, PAGED, page_key
 from .sense_bytes import SENSE_FORMATS, SenseData
 
-FORMAT = 'pathcheck-sim-scenarios/1'
+FORMAT = 'pathcheck-sim-scenarios/2'
+#: Every integer a device keeps fits an Int32Array cell of the Node host's shared state.
 INT_MAX = 0x7FFFFFFF
+#: The Node host's shared state has this many parameter cells.
 MAX_SCENARIO_PARAMS = 4
-NAME = re.compile(r'^[a-z][a-z0-9-]*$')
+#: Programs a scenario may have (its default one and its per-command ones): each has a counter.
+MAX_PROGRAMS = 16
+#: Data-in one answer may carry: one sg transfer.
+MAX_DATA = 65536
+#: Sense bytes an answer may carry: what the Node host's command slot keeps.
+MAX_SENSE = 96
+#: Names that appear in specs: no '?', '&' or '=' so a spec always splits one way.
+NAME = re.compile(r'[a-z][a-z0-9-]*')
+#: NAME as the Node host's messages write it (a JavaScript regular expression literal).
+NAME_TEXT = '/^[a-z][a-z0-9-]*$/'
 DEFAULT_PATH = os.path.normpath(os.path.join(os.path.dirname(os.path.realpath(__file__)), '..', '..', 'host', 'backends', 'sim', 'scenarios.json'))
 
 
@@ -51,6 +70,12 @@ class Answer:
     latency: Quantity
     #: What a plain read gets when this answer is not GOOD with DID_OK.
     read_errno: int
+    #: The sense format's name (SENSE_FORMATS), or None for the device's `sense` parameter.
+    sense_format: Optional[str] = None
+    #: Sense bytes sent, cut or zero-filled to this length; None for the format's own length.
+    sense_length: Optional[int] = None
+    #: Data-in of a GOOD answer; None for the device's own (standard INQUIRY, capacity, block contents...).
+    data: Optional[bytes] = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +105,10 @@ class Scenario:
     index: int
     description: str
     params: Tuple[Param, ...]
-    program: Program
+    #: programs[0] answers every command no other program is keyed for.
+    programs: Tuple[Program, ...]
+    #: Program index by command key (`INQUIRY VPD`, `INQUIRY VPD 0xC9`, ...).
+    commands: Mapping[str, int] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -105,7 +133,7 @@ class ScenarioFile:
             if s.name == name:
                 return s
         known = ', '.join(s.name for s in self.scenarios)
-        raise ValueError(f"unknown sim scenario '{name}' (known: {known})")
+        raise ValueError(f"unknown sim scenario '{shown(name)}' (known: {known})")
 
 
 def load_scenario_file(path: str = DEFAULT_PATH) -> ScenarioFile:
@@ -117,7 +145,34 @@ def load_scenario_file(path: str = DEFAULT_PATH) -> ScenarioFile:
         raise ValueError(f'invalid {path}: {e}') from None
 
 
-# -- typed reads of the document --------------------------------------------------------------------
+# -- typed reads of the document (host/backends/sim/json-fields.ts) ----------------------------------
+
+_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
+
+
+def shown(text: str) -> str:
+    """A document's text in a message: control characters (line breaks too) shown escaped."""
+    return _CONTROL.sub(lambda m: f'\\x{ord(m.group()):02x}', text)
+
+
+def _member(path: str, key: str) -> str:
+    """The path of member `key` of the object at `path`: a key from the document never breaks the line."""
+    return f'{path}.{shown(key)}'
+
+
+def _is_index(key: str) -> bool:
+    """A key JavaScript orders before all others, ascending: a canonical integer from 0 to 2^32 - 2."""
+    return key.isascii() and key.isdigit() and str(int(key)) == key and int(key) < 0xFFFFFFFF
+
+
+def _keys(o: Dict[str, Any]) -> List[str]:
+    """An object's keys in the order Object.keys gives them: integer-like keys first, ascending, then the rest in document order."""
+    return sorted((k for k in o if _is_index(k)), key=int) + [k for k in o if not _is_index(k)]
+
+
+def _entries(o: Dict[str, Any]) -> List[Tuple[str, Any]]:
+    return [(k, o[k]) for k in _keys(o)]
+
 
 def _object(v: Any, path: str) -> Dict[str, Any]:
     if not isinstance(v, dict):
@@ -132,9 +187,9 @@ def _field(o: Dict[str, Any], path: str, key: str) -> Any:
 
 
 def _only_keys(o: Dict[str, Any], path: str, allowed: Sequence[str]) -> None:
-    for key in o:
+    for key in _keys(o):
         if key not in allowed:
-            raise ValueError(f"{path}.{key}: unknown key (allowed: {', '.join(allowed)})")
+            raise ValueError(f"{_member(path, key)}: unknown key (allowed: {', '.join(allowed)})")
 
 
 def _string(v: Any, path: str) -> str:
@@ -143,10 +198,22 @@ def _string(v: Any, path: str) -> str:
     return v
 
 
-def _integer(v: Any, path: str, lo: int, hi: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise ValueError(f'{path}: must be an integer from {lo} to {hi}')
+def _boolean(v: Any, path: str) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError(f'{path}: must be true or false')
     return v
+
+
+def _is_number(v: Any) -> bool:
+    """A JSON number (JavaScript `typeof v === 'number'`): int or float, never a bool."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _integer(v: Any, path: str, lo: int, hi: int) -> int:
+    # 1.0 and 1e3 are integers to JavaScript, as to the Node host.
+    if not _is_number(v) or (isinstance(v, float) and not v.is_integer()) or not lo <= v <= hi:
+        raise ValueError(f'{path}: must be an integer from {lo} to {hi}')
+    return int(v)
 
 
 def _list(v: Any, path: str, min_length: int) -> List[Any]:
@@ -156,6 +223,7 @@ def _list(v: Any, path: str, min_length: int) -> List[Any]:
 
 
 def _hex_byte(v: Any, path: str) -> int:
+    """A byte written as in the SCSI standards' tables: '0x3A'."""
     if not isinstance(v, str) or not re.fullmatch(r'0x[0-9A-Fa-f]{2}', v):
         raise ValueError(f"{path}: must be a byte written '0xNN'")
     return int(v[2:], 16)
@@ -171,6 +239,8 @@ def compile_scenario_file(doc: Any) -> ScenarioFile:
     _only_keys(o, '$', ['format', 'about', 'names', 'deviceParams', 'scenarios'])
     if o.get('format') != FORMAT:
         raise ValueError(f"$.format: must be '{FORMAT}'")
+    for i, line in enumerate(_list(_field(o, '$', 'about'), '$.about', 0)):
+        _string(line, f'$.about[{i}]')
     tables = _compile_names(_field(o, '$', 'names'))
 
     def required(table: str, name: str) -> int:
@@ -188,14 +258,14 @@ def compile_scenario_file(doc: Any) -> ScenarioFile:
         ETIMEDOUT=required('errno', 'ETIMEDOUT'),
     )
     device_params = _compile_device_params(_field(o, '$', 'deviceParams'))
-    entries = list(_object(_field(o, '$', 'scenarios'), '$.scenarios').items())
+    entries = _entries(_object(_field(o, '$', 'scenarios'), '$.scenarios'))
     if not entries:
         raise ValueError('$.scenarios: must name at least one scenario')
     scenarios = []
     for index, (name, v) in enumerate(entries):
-        path = f'$.scenarios.{name}'
-        if not NAME.match(name):
-            raise ValueError(f'{path}: a scenario name must match {NAME.pattern}')
+        path = _member('$.scenarios', name)
+        if not NAME.fullmatch(name):
+            raise ValueError(f'{path}: a scenario name must match {NAME_TEXT}')
         scenarios.append(_compile_scenario(name, index, v, path, tables, codes, device_params))
     return ScenarioFile(codes, device_params, tuple(scenarios))
 
@@ -208,29 +278,25 @@ def _compile_names(v: Any) -> Tables:
     for key, hi in limits.items():
         path = f'$.names.{key}'
         t = _object(_field(o, '$.names', key), path)
-        tables[key] = {name: _integer(n, f'{path}.{name}', 0, hi) for name, n in t.items()}
+        tables[key] = {name: _integer(n, _member(path, name), 0, hi) for name, n in _entries(t)}
     return tables
 
 
 def _named(tables: Tables, table: str, v: Any, path: str) -> int:
     name = _string(v, path)
     if name not in tables[table]:
-        raise ValueError(f"{path}: unknown name '{name}' (known: {', '.join(tables[table])})")
+        raise ValueError(f"{path}: unknown name '{shown(name)}' (known: {', '.join(shown(n) for n in tables[table])})")
     return tables[table][name]
 
 
 def _compile_param(name: str, v: Any, path: str, allow_fixed: bool) -> Param:
-    if not NAME.match(name):
-        raise ValueError(f'{path}: a parameter name must match {NAME.pattern}')
+    if not NAME.fullmatch(name):
+        raise ValueError(f'{path}: a parameter name must match {NAME_TEXT}')
     o = _object(v, path)
     kind = _string(_field(o, path, 'type'), f'{path}.type')
     common = ['type', 'description'] + (['fixed'] if allow_fixed else [])
     _string(_field(o, path, 'description'), f'{path}.description')
-    fixed = False
-    if allow_fixed:
-        fixed = _field(o, path, 'fixed')
-        if not isinstance(fixed, bool):
-            raise ValueError(f'{path}.fixed: must be true or false')
+    fixed = allow_fixed and _boolean(_field(o, path, 'fixed'), f'{path}.fixed')
     if kind == 'integer':
         _only_keys(o, path, common + ['min', 'default'])
         lo = _integer(_field(o, path, 'min'), f'{path}.min', 0, INT_MAX)
@@ -243,26 +309,29 @@ def _compile_param(name: str, v: Any, path: str, allow_fixed: bool) -> Param:
         choices = tuple(_string(c, f'{path}.choices[{i}]') for i, c in enumerate(_list(_field(o, path, 'choices'), f'{path}.choices', 1)))
         default = _string(_field(o, path, 'default'), f'{path}.default')
         if default not in choices:
-            raise ValueError(f"{path}.default: must be one of {', '.join(choices)}")
+            raise ValueError(f"{path}.default: must be one of {', '.join(shown(c) for c in choices)}")
         return Param(name, kind, default, fixed, choices=choices)
     raise ValueError(f'{path}.type: must be integer, text or choice')
 
 
 def _compile_device_params(v: Any) -> Dict[str, Param]:
+    """The device parameters have meaning in code, so their names and types are checked, not just their shape."""
     path = '$.deviceParams'
     o = _object(v, path)
     _only_keys(o, path, ['id', 'sense', 'blocks'])
-    params = {name: _compile_param(name, _field(o, path, name), f'{path}.{name}', True) for name in ('id', 'sense', 'blocks')}
+    params = {name: _compile_param(name, _field(o, path, name), _member(path, name), True) for name in ('id', 'sense', 'blocks')}
     if params['id'].type != 'text':
         raise ValueError(f'{path}.id: must be of type text')
     if params['sense'].type != 'choice' or params['sense'].choices != SENSE_FORMATS:
         raise ValueError(f"{path}.sense: must be a choice of {', '.join(SENSE_FORMATS)}")
     if params['blocks'].type != 'integer' or params['blocks'].min < 1:
-        raise ValueError(f'{path}.blocks: must be an integer with min >= 1')
+        raise ValueError(f'{path}.blocks: must be of type integer with min >= 1')
     return params
 
 
 class _Scope:
+    """What compiling one scenario's programs needs to know about its parameters."""
+
     def __init__(self, tables: Tables, codes: Codes, params: Sequence[Param]):
         self.tables = tables
         self.codes = codes
@@ -272,25 +341,49 @@ class _Scope:
 
 def _compile_scenario(name: str, index: int, v: Any, path: str, tables: Tables, codes: Codes, device_params: Dict[str, Param]) -> Scenario:
     o = _object(v, path)
-    _only_keys(o, path, ['description', 'params', 'program'])
+    _only_keys(o, path, ['description', 'params', 'program', 'commands'])
     description = _string(_field(o, path, 'description'), f'{path}.description')
     params = []
-    for pname, pv in _object(_field(o, path, 'params'), f'{path}.params').items():
-        ppath = f'{path}.params.{pname}'
+    for pname, pv in _entries(_object(_field(o, path, 'params'), f'{path}.params')):
+        ppath = _member(f'{path}.params', pname)
         if pname in device_params:
             raise ValueError(f"{ppath}: '{pname}' is a device parameter")
         p = _compile_param(pname, pv, ppath, False)
         if p.type != 'integer':
-            raise ValueError(f'{ppath}.type: scenario parameters are integers')
+            raise ValueError(f'{ppath}.type: scenario parameters must be integers')
         params.append(p)
     if len(params) > MAX_SCENARIO_PARAMS:
         raise ValueError(f'{path}.params: at most {MAX_SCENARIO_PARAMS} parameters')
     scope = _Scope(tables, codes, params)
-    program = _compile_program(_field(o, path, 'program'), f'{path}.program', scope)
+    programs = [_compile_program(_field(o, path, 'program'), f'{path}.program', scope)]
+    commands: Dict[str, int] = {}
+    if 'commands' in o:
+        cpath = f'{path}.commands'
+        for key, pv in _entries(_object(o['commands'], cpath)):
+            kpath = _member(cpath, key)
+            # As the Node host: two spellings of one key ('0xc9', '0xC9') leave the first program unused.
+            commands[_command_key(key, kpath)] = len(programs)
+            programs.append(_compile_program(pv, kpath, scope))
+        if len(programs) > MAX_PROGRAMS:
+            raise ValueError(f'{cpath}: at most {MAX_PROGRAMS - 1} commands')
     for p in params:
         if p.name not in scope.used:
-            raise ValueError(f'{path}.params.{p.name}: declared but never used by the program')
-    return Scenario(name, index, description, tuple(params), program)
+            raise ValueError(f'{_member(f"{path}.params", p.name)}: declared but never used by the program')
+    return Scenario(name, index, description, tuple(params), tuple(programs), commands)
+
+
+_PAGED_KEY = re.compile(r'(.*) 0x([0-9A-Fa-f]{2})')
+
+
+def _command_key(key: str, path: str) -> str:
+    """`NAME` or, for a paged command, `NAME 0xPP`; returned in the one spelling lookups use."""
+    known = f"(known: {', '.join(COMMAND_NAMES)}; {', '.join(PAGED)} may add a page, e.g. 'INQUIRY VPD 0xC9')"
+    if key in COMMAND_NAMES:
+        return key
+    m = _PAGED_KEY.fullmatch(key)
+    if m is None or m.group(1) not in PAGED:
+        raise ValueError(f'{path}: unknown command {known}')
+    return page_key(m.group(1), int(m.group(2), 16))
 
 
 def _compile_program(v: Any, path: str, scope: _Scope) -> Program:
@@ -327,37 +420,86 @@ def _compile_response(v: Any, path: str, scope: _Scope) -> Response:
     if 'errno' in o:
         _only_keys(o, path, ['errno', 'latency'])
         return Fail(_named(tables, 'errno', o['errno'], f'{path}.errno'), latency())
-    _only_keys(o, path, ['status', 'sense', 'hostStatus', 'latency', 'readErrno'])
+    _only_keys(o, path, ['status', 'sense', 'hostStatus', 'data', 'latency', 'readErrno'])
     status = _named(tables, 'status', _field(o, path, 'status'), f'{path}.status')
     host = codes.DID_OK if 'hostStatus' not in o else _named(tables, 'hostStatus', o['hostStatus'], f'{path}.hostStatus')
-    sense = None
+    sense: Tuple[Optional[SenseData], Optional[str], Optional[int]] = (None, None, None)
     if 'sense' in o:
         if status != codes.CHECK_CONDITION:
             raise ValueError(f'{path}.sense: only a CHECK_CONDITION carries sense')
-        s = _object(o['sense'], f'{path}.sense')
-        _only_keys(s, f'{path}.sense', ['key', 'asc', 'ascq'])
-        sense = SenseData(
-            key=_named(tables, 'senseKey', _field(s, f'{path}.sense', 'key'), f'{path}.sense.key'),
-            asc=_hex_byte(_field(s, f'{path}.sense', 'asc'), f'{path}.sense.asc'),
-            ascq=_hex_byte(_field(s, f'{path}.sense', 'ascq'), f'{path}.sense.ascq'),
-        )
+        sense = _compile_sense(o['sense'], f'{path}.sense', tables)
     good = status == codes.GOOD and host == codes.DID_OK
     if good and 'readErrno' in o:
         raise ValueError(f'{path}.readErrno: a GOOD answer reads data, never an errno')
+    if not good and 'data' in o:
+        raise ValueError(f'{path}.data: only a GOOD answer with DID_OK carries data')
+    data = None if 'data' not in o else _compile_data(o['data'], f'{path}.data')
     read_errno = codes.EIO if 'readErrno' not in o else _named(tables, 'errno', o['readErrno'], f'{path}.readErrno')
-    return Answer(status, host, sense, latency(), read_errno)
+    return Answer(status, host, sense[0], latency(), read_errno, sense_format=sense[1], sense_length=sense[2], data=data)
+
+
+def _compile_sense(v: Any, path: str, tables: Tables) -> Tuple[SenseData, Optional[str], Optional[int]]:
+    """{key, asc, ascq, format?, length?}: the sense, its format's name (None: the device's) and length (None: the format's)."""
+    o = _object(v, path)
+    _only_keys(o, path, ['key', 'asc', 'ascq', 'format', 'length'])
+    fmt = None
+    if 'format' in o:
+        fmt = _string(o['format'], f'{path}.format')
+        if fmt not in SENSE_FORMATS:
+            raise ValueError(f"{path}.format: must be one of {', '.join(SENSE_FORMATS)}")
+    sense = SenseData(
+        key=_named(tables, 'senseKey', _field(o, path, 'key'), f'{path}.key'),
+        asc=_hex_byte(_field(o, path, 'asc'), f'{path}.asc'),
+        ascq=_hex_byte(_field(o, path, 'ascq'), f'{path}.ascq'),
+    )
+    length = None if 'length' not in o else _integer(o['length'], f'{path}.length', 0, MAX_SENSE)
+    return sense, fmt, length
+
+
+_HEX_PAIRS = re.compile(r'(?:[0-9A-Fa-f]{2})*')
+_PRINTABLE = re.compile(r'[\x20-\x7e]*')
+
+
+def _compile_data(v: Any, path: str) -> bytes:
+    """
+    Data-in, as a list of pieces: a string of hex byte pairs (spaces between bytes allowed),
+    {ascii: text, width?: n} (printable ASCII, space-padded to n), or {zeros: n}.
+    """
+    data = bytearray()
+    for i, piece in enumerate(_list(v, path, 1)):
+        ppath = f'{path}[{i}]'
+        if isinstance(piece, str):
+            hex_text = piece.replace(' ', '')
+            if not _HEX_PAIRS.fullmatch(hex_text):
+                raise ValueError(f"{ppath}: must be hex byte pairs, e.g. '00 c9 00 2c'")
+            data += bytes.fromhex(hex_text)
+        else:
+            o = _object(piece, ppath)
+            if 'zeros' in o:
+                _only_keys(o, ppath, ['zeros'])
+                data += bytes(_integer(o['zeros'], f'{ppath}.zeros', 1, MAX_DATA))
+            else:
+                _only_keys(o, ppath, ['ascii', 'width'])
+                text = _string(_field(o, ppath, 'ascii'), f'{ppath}.ascii')
+                if not _PRINTABLE.fullmatch(text):
+                    raise ValueError(f'{ppath}.ascii: must be printable ASCII')
+                width = len(text) if 'width' not in o else _integer(o['width'], f'{ppath}.width', len(text), MAX_DATA)
+                data += text.ljust(width, ' ').encode('ascii')
+        if len(data) > MAX_DATA:
+            raise ValueError(f'{path}: more than {MAX_DATA} bytes')
+    return bytes(data)
 
 
 def _quantity(v: Any, path: str, lo: int, scope: _Scope) -> Quantity:
-    if isinstance(v, int) and not isinstance(v, bool):
+    if _is_number(v):
         return Literal(_integer(v, path, lo, INT_MAX))
     o = _object(v, path)
     _only_keys(o, path, ['param'])
     name = _string(_field(o, path, 'param'), f'{path}.param')
     slot = next((i for i, p in enumerate(scope.params) if p.name == name), -1)
     if slot < 0:
-        raise ValueError(f"{path}.param: '{name}' is not a parameter of this scenario")
+        raise ValueError(f"{path}.param: '{shown(name)}' is not a parameter of this scenario")
     if scope.params[slot].min < lo:
-        raise ValueError(f"{path}.param: '{name}' must have min >= {lo} here")
+        raise ValueError(f"{path}.param: '{shown(name)}' must have min >= {lo} here")
     scope.used.add(name)
     return ParamRef(slot)
