@@ -72,7 +72,7 @@ interface Report {
 }
 
 interface ScenarioDoc {
-  scenarios: Record<string, { program: Record<string, unknown> }>;
+  scenarios: Record<string, { program: Record<string, unknown>; commands?: Record<string, Record<string, unknown>> }>;
 }
 
 function scenarioDoc(): ScenarioDoc {
@@ -82,10 +82,11 @@ function scenarioDoc(): ScenarioDoc {
 /** Scenarios whose device does not answer at once (a latency or a hang in the program), as the data says. */
 function waitingScenarios(): Set<string> {
   const waits = (r: Record<string, unknown>) => r.hang !== undefined || (r.latency !== undefined && r.latency !== 0);
-  const names = Object.entries(scenarioDoc().scenarios).filter(([, s]) => {
-    const p = s.program as { repeat?: Record<string, unknown>; sequence?: Record<string, unknown>[]; alternate?: Record<string, unknown>[] };
-    return (p.repeat !== undefined ? [p.repeat] : (p.sequence ?? p.alternate ?? [])).some(waits);
-  });
+  type Program = { repeat?: Record<string, unknown>; sequence?: Record<string, unknown>[]; alternate?: Record<string, unknown>[] };
+  const responses = (p: Program) => (p.repeat !== undefined ? [p.repeat] : (p.sequence ?? p.alternate ?? []));
+  const names = Object.entries(scenarioDoc().scenarios).filter(([, s]) =>
+    [s.program, ...Object.values(s.commands ?? {})].some((p) => responses(p as Program).some(waits)),
+  );
   return new Set(names.map(([name]) => name));
 }
 
@@ -96,7 +97,7 @@ function expectedMatrix(): string[] {
   const keys: string[] = [];
   for (const [name, s] of Object.entries(doc.scenarios)) {
     if (name === 'hang-hard') continue;
-    const hasSense = JSON.stringify(s.program).includes('"sense"');
+    const hasSense = JSON.stringify([s.program, s.commands ?? {}]).includes('"sense"');
     for (const sense of hasSense ? ['fixed', 'descriptor'] : [null]) {
       for (const file of checkers) keys.push(`build/checkers/${file} ${name} ${sense ?? '-'}`);
     }

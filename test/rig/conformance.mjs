@@ -75,9 +75,10 @@ function options() {
 // ---------------------------------------------------------------------------------------------
 // The matrix: built checkers x scenarios from the JSON (no scenario is named here but the skipped one)
 
-/** Whether any response of a scenario's program carries sense data, waits (latency, hang), hangs. */
-function programFacts(program) {
-  const responses = program.repeat !== undefined ? [program.repeat] : (program.sequence ?? program.alternate);
+/** Whether any response of any of a scenario's programs (its default one and per-command ones) carries sense data, waits (latency, hang), hangs. */
+function scenarioFacts(scenario) {
+  const programs = [scenario.program, ...Object.values(scenario.commands ?? {})];
+  const responses = programs.flatMap((p) => (p.repeat !== undefined ? [p.repeat] : (p.sequence ?? p.alternate)));
   return {
     sense: responses.some((r) => r.sense !== undefined),
     waits: responses.some((r) => r.hang !== undefined || (r.latency !== undefined && r.latency !== 0)),
@@ -101,7 +102,7 @@ function matrix(checkers, opts) {
   for (const [name, scenario] of Object.entries(doc.scenarios)) {
     if (SKIPPED.has(name)) continue;
     scenarios.push(name);
-    const facts = programFacts(scenario.program);
+    const facts = scenarioFacts(scenario);
     for (const sense of facts.sense ? SENSE_FORMATS : [null]) {
       const params = [SCENARIO_PARAMS[name], sense === null ? undefined : `sense=${sense}`].filter((p) => p !== undefined);
       const device = `sim:${name}${params.length > 0 ? `?${params.join('&')}` : ''}`;

@@ -361,8 +361,11 @@ def _compile_scenario(name: str, index: int, v: Any, path: str, tables: Tables, 
         cpath = f'{path}.commands'
         for key, pv in _entries(_object(o['commands'], cpath)):
             kpath = _member(cpath, key)
-            # As the Node host: two spellings of one key ('0xc9', '0xC9') leave the first program unused.
-            commands[_command_key(key, kpath)] = len(programs)
+            # Two spellings of one key ('0xc9', '0xC9') would leave one program unused: refused, as by the Node host.
+            k = _command_key(key, kpath)
+            if k in commands:
+                raise ValueError(f'{kpath}: the same command as an earlier key ({k})')
+            commands[k] = len(programs)
             programs.append(_compile_program(pv, kpath, scope))
         if len(programs) > MAX_PROGRAMS:
             raise ValueError(f'{cpath}: at most {MAX_PROGRAMS - 1} commands')

@@ -35,6 +35,26 @@ const TUR_ANSWERS: Record<string, { status: number; host: number; sense?: [numbe
   /** Once released: a hung command answers like ok. */
   hang: { status: GOOD, host: 0 },
   gone: { errno: ENODEV },
+  // Array device models: their TUR answer is a healthy disk's (the standby HP controller's excepted);
+  // what they model is in their per-command programs (sim-device-commands.test.ts, the checkers' tests).
+  'hp-active': { status: GOOD, host: 0 },
+  'rdac-owner': { status: GOOD, host: 0 },
+  'rdac-passive': { status: GOOD, host: 0 },
+  'rdac-ioship': { status: GOOD, host: 0 },
+  'rdac-quiesced': { status: GOOD, host: 0 },
+  'rdac-startup': { status: GOOD, host: 0 },
+  'rdac-unavailable': { status: GOOD, host: 0 },
+  'rdac-not-connected': { status: GOOD, host: 0 },
+  'clariion-active': { status: GOOD, host: 0 },
+  'clariion-passive': { status: GOOD, host: 0 },
+  'clariion-unbound': { status: GOOD, host: 0 },
+  'clariion-not-available': { status: GOOD, host: 0 },
+  'clariion-misconfigured': { status: GOOD, host: 0 },
+  'clariion-wwn-change': { status: GOOD, host: 0 },
+  'clariion-read-error': { status: GOOD, host: 0 },
+  'clariion-inactive-snapshot': { status: GOOD, host: 0 },
+  'clariion-bad-page': { status: GOOD, host: 0 },
+  'hp-standby': { status: CHECK_CONDITION, host: 0, sense: [NOT_READY, 0x04, 0x02] },
 };
 
 /** The slow scenarios run with a 1 ms latency, to keep the table quick. */

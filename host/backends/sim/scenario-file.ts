@@ -182,7 +182,7 @@ function compileDeviceParams(v: unknown): ScenarioFile['deviceParams'] {
   const sense = get('sense');
   const blocks = get('blocks');
   if (id.type !== 'text') throw new Error(`${path}.id: must be of type text`);
-  if (sense.type !== 'choice' || sense.choices.join() !== SENSE_FORMATS.join()) {
+  if (sense.type !== 'choice' || sense.choices.length !== SENSE_FORMATS.length || sense.choices.some((c, i) => c !== SENSE_FORMATS[i])) {
     throw new Error(`${path}.sense: must be a choice of ${SENSE_FORMATS.join(', ')}`);
   }
   if (blocks.type !== 'integer' || blocks.min < 1) throw new Error(`${path}.blocks: must be of type integer with min >= 1`);
@@ -224,7 +224,9 @@ function compileScenario(
     const cpath = `${path}.commands`;
     for (const [key, pv] of Object.entries(object(o.commands, cpath))) {
       const kpath = member(cpath, key);
-      commands.set(commandKey(key, kpath), programs.length);
+      const k = commandKey(key, kpath);
+      if (commands.has(k)) throw new Error(`${kpath}: the same command as an earlier key (${k})`);
+      commands.set(k, programs.length);
       programs.push(compileProgram(pv, kpath, scope));
     }
     if (programs.length > MAX_PROGRAMS) throw new Error(`${cpath}: at most ${MAX_PROGRAMS - 1} commands`);
