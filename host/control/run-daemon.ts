@@ -1,6 +1,8 @@
 import { CommandError, ControlServer } from './control-server.js';
 import { daemonHandler } from './daemon-commands.js';
+import { ConfigError } from '../daemon/config/config-error.js';
 import { loadConfig } from '../daemon/config/daemon-config.js';
+import { loadScenarios } from '../daemon/load-scenarios.js';
 import { Daemon } from '../daemon/daemon.js';
 import type { Logger } from '../daemon/logger.js';
 
@@ -30,6 +32,13 @@ export async function runDaemon(opts: RunDaemonOptions): Promise<RunningDaemon> 
   const socketProblem = ControlServer.pathProblem(opts.socketPath);
   if (socketProblem !== null) throw new Error(socketProblem);
   const config = await loadConfig(opts.configFile);
+  const scenarioFile = config.defaults.scenarioFile;
+  // Before the daemon's workers start: each adds the scenarios the main thread has at its start.
+  if (scenarioFile !== undefined) {
+    await loadScenarios(scenarioFile).catch((e: Error) => {
+      throw new ConfigError(config.file, config.defaults.lines.scenario_file ?? 0, `keyword 'scenario_file': ${e.message}`);
+    });
+  }
   opts.log.verbosity = config.defaults.verbosity + (opts.extraVerbosity ?? 0);
   const daemon = new Daemon({ config, log: opts.log, defaultCheckerDir: opts.defaultCheckerDir });
   let stopping: Promise<number> | null = null;

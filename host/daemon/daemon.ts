@@ -272,6 +272,10 @@ export class Daemon extends EventEmitter<{ event: [DaemonEvent] }> {
 
   private async reconfigureNow(next: DaemonConfig): Promise<DaemonEventBody & { type: 'reconfigured' }> {
     const previous = this.config;
+    // Sim devices' states name their scenarios by index, on every worker: the set cannot change under them.
+    if (next.defaults.scenarioFile !== previous.defaults.scenarioFile) {
+      throw new DaemonCommandError(`scenario_file cannot change while pathcheckd runs (was ${previous.defaults.scenarioFile ?? 'none'}, now ${next.defaults.scenarioFile ?? 'none'}): restart pathcheckd`);
+    }
     const previousMultipaths = this.multipaths;
     this.config = next;
     this.multipaths = new Multipaths(next);

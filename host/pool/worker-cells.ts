@@ -1,4 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
+import type { ScenarioSource } from '../backends/sim/scenario.js';
 import type { DeviceShare } from '../backends/device.js';
 
 /**
@@ -87,4 +88,6 @@ export interface WorkerInit {
   readonly poolCells: Int32Array;
   readonly workerCells: Int32Array;
   readonly port: MessagePort;
+  /** The user's sim scenario files the main thread added before this worker started: added here too. */
+  readonly scenarios: readonly ScenarioSource[];
 }

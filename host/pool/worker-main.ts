@@ -2,6 +2,7 @@ import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { attachDevice } from '../backends/device-spec.js';
 import type { Device } from '../backends/device.js';
 import { IoState } from '../backends/io-slot.js';
+import { addScenarios } from '../backends/sim/scenario.js';
 import { DeviceNamespace } from '../shim/device-namespace.js';
 import { collectGarbage } from './collect-garbage.js';
 import { ContextField, CONTEXT_FIELDS } from './context-layout.js';
@@ -22,6 +23,8 @@ import { GateCell, KILLED, QUARANTINED_CAP, PoolCell, WorkerCell, type ClassLayo
  * when the main thread has condemned it (to be terminated) or has not drained its full completion ring.
  */
 const init = workerData as WorkerInit;
+// Before any device is attached: a sim device's state names its scenario by index.
+for (const source of init.scenarios) addScenarios(source);
 const jobs = new JobQueue(init.jobs, init.jobCapacity);
 const done = new DoneRing(init.done, init.doneCapacity);
 const pool = init.poolCells;

@@ -10,6 +10,7 @@ import { collectGarbage } from './collect-garbage.js';
 import { Corruption, Done, DONE_FIELDS, DoneKind, DoneRing } from './done-ring.js';
 import { ContextField, CONTEXT_FIELDS } from './context-layout.js';
 import { MemoryGuard } from './memory-guard.js';
+import { addedScenarios } from '../backends/sim/scenario.js';
 import { Job, JOB_FIELDS, JobKind, JobQueue } from './job-queue.js';
 import {
   GATE_CELLS,
@@ -445,6 +446,7 @@ export class WorkerPool extends EventEmitter<{ event: [PoolEvent]; class: [Class
       poolCells: this.cells,
       workerCells: cells,
       port: port2,
+      scenarios: addedScenarios(),
     };
     const thread = new Worker(workerScript(), { workerData: init, transferList: [port2] });
     thread.unref();

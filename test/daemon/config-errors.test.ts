@@ -22,7 +22,7 @@ function failure(text: string, file: string): ConfigError {
 /** Lines joined: the cases below read like the files they stand for. */
 const lines = (...l: string[]) => l.join('\n');
 
-const DEFAULTS_KNOWN = 'polling_interval, max_polling_interval, checker_timeout, path_checker, verbosity, checker_dir, workers';
+const DEFAULTS_KNOWN = 'polling_interval, max_polling_interval, checker_timeout, path_checker, verbosity, checker_dir, workers, scenario_file';
 const SECTIONS_KNOWN = 'defaults, devices, checkers, paths, targets';
 
 describe('ConfigError', () => {
@@ -59,7 +59,7 @@ describe('multipath.conf errors', () => {
     [
       'unknown keyword in a path',
       lines('paths {', '  path {', '    device sim:ok', '    path_checker tur', '  }', '}'),
-      "demo.conf:4: unknown keyword 'path_checker' in paths/path (known: device, checker, vendor, product)",
+      "demo.conf:4: unknown keyword 'path_checker' in paths/path (known: device, checker, vendor, product, wwid)",
     ],
     ['unknown section', lines('', 'default {', '}'), `demo.conf:2: unknown section 'default' (known: ${SECTIONS_KNOWN})`],
     ['sections are case-sensitive', 'Defaults {\n}', `demo.conf:1: unknown section 'Defaults' (known: ${SECTIONS_KNOWN})`],

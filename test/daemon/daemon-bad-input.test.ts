@@ -305,7 +305,7 @@ describe('bad configs: pathcheckd exits 2 with one line', () => {
     writeFileSync(f, text);
     return f;
   };
-  const DEFAULTS_KNOWN = 'polling_interval, max_polling_interval, checker_timeout, path_checker, verbosity, checker_dir, workers';
+  const DEFAULTS_KNOWN = 'polling_interval, max_polling_interval, checker_timeout, path_checker, verbosity, checker_dir, workers, scenario_file';
 
   /** Run pathcheckd on `config`; expect exit 2 and exactly `line` on stderr, nothing else. */
   async function refused(config: string, line: string | RegExp): Promise<void> {
@@ -341,7 +341,7 @@ describe('bad configs: pathcheckd exits 2 with one line', () => {
       'unknown keyword in a path',
       confText({ paths: ['sim:ok'] }).replace('device "sim:ok"', 'device "sim:ok"\n        path_checker tur'),
       // comment, defaults {, checker_dir, }, paths {, path {, device, path_checker: line 8
-      (f) => `pathcheckd: ${f}:8: unknown keyword 'path_checker' in paths/path (known: device, checker, vendor, product)`,
+      (f) => `pathcheckd: ${f}:8: unknown keyword 'path_checker' in paths/path (known: device, checker, vendor, product, wwid)`,
     ],
     [
       'a JSON config with a string for a number',

@@ -415,7 +415,7 @@ describe('reconfigure', () => {
     const good = confText({ pollingInterval: 1, paths: ['sim:ok?id=other'] }).split('\n');
     good.splice(3, 0, '    poling_interval 2');
     d.writeConfig(good.join('\n'));
-    const known = 'polling_interval, max_polling_interval, checker_timeout, path_checker, verbosity, checker_dir, workers';
+    const known = 'polling_interval, max_polling_interval, checker_timeout, path_checker, verbosity, checker_dir, workers, scenario_file';
     await expect(d.request('reconfigure')).rejects.toThrow(new ControlRequestError(`${d.configFile}:4: unknown keyword 'poling_interval' in defaults (known: ${known})`));
 
     // A bad value.

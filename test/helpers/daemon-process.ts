@@ -69,6 +69,8 @@ export interface ConfOptions {
   readonly pathChecker?: string;
   readonly verbosity?: number;
   readonly workers?: number;
+  /** scenario_file, as written (relative to the config file's directory, or absolute). */
+  readonly scenarioFile?: string;
   /** Default: BUILT_CHECKERS (absolute); null leaves checker_dir out (the daemon's own default). */
   readonly checkerDir?: string | null;
   readonly paths?: readonly (string | PathEntry)[];
@@ -86,6 +88,7 @@ export function confText(o: ConfOptions = {}): string {
   if (o.pathChecker !== undefined) lines.push(`    path_checker ${o.pathChecker}`);
   if (o.verbosity !== undefined) lines.push(`    verbosity ${o.verbosity}`);
   if (o.workers !== undefined) lines.push(`    workers ${o.workers}`);
+  if (o.scenarioFile !== undefined) lines.push(`    scenario_file ${q(o.scenarioFile)}`);
   const dir = o.checkerDir === undefined ? BUILT_CHECKERS : o.checkerDir;
   if (dir !== null) lines.push(`    checker_dir ${q(dir)}`);
   lines.push('}', 'paths {');

@@ -1,6 +1,7 @@
 import raw from './scenarios.json' with { type: 'json' };
 import { INT_MAX, compileScenarioFile, type Answer, type ParamSpec, type Scenario, type ScenarioFile } from './scenario-file.js';
 import { quote } from '../quote.js';
+import { member } from './json-fields.js';
 import { SimSpecError } from './sim-spec-error.js';
 
 /** The scenarios every sim device runs, loaded and checked once per thread when first imported. */
@@ -14,8 +15,45 @@ const FILE = ((): ScenarioFile => {
 
 export const CODES = FILE.codes;
 export const DEVICE_PARAMS = FILE.deviceParams;
-export const SCENARIOS = FILE.scenarios;
+/** The built-in scenarios, then those of the user's scenario files in the order added: a device's state stores the index. */
+export const SCENARIOS: Scenario[] = [...FILE.scenarios];
 const BY_NAME = new Map(SCENARIOS.map((s) => [s.name, s]));
+/** The user's scenario files as added (their text), for every thread that makes or attaches sim devices. */
+const ADDED: ScenarioSource[] = [];
+
+/** A user's scenario file: its name (for messages) and its text. */
+export interface ScenarioSource {
+  readonly file: string;
+  readonly text: string;
+}
+
+/**
+ * Add the scenarios of a user's scenario file (the same schema as scenarios.json: its names and
+ * deviceParams are checked, its scenarios added after the ones known). Throws an Error whose message is
+ * one line naming the file and the JSON path at fault; nothing is added then.
+ */
+export function addScenarios(source: ScenarioSource): void {
+  let compiled: ScenarioFile;
+  try {
+    compiled = compileScenarioFile(JSON.parse(source.text));
+  } catch (e) {
+    throw new Error(`${source.file}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  for (const s of compiled.scenarios) {
+    if (BY_NAME.has(s.name)) throw new Error(`${source.file}: ${member('$.scenarios', s.name)}: a scenario of that name exists already`);
+  }
+  for (const s of compiled.scenarios) {
+    const added = { ...s, index: SCENARIOS.length };
+    SCENARIOS.push(added);
+    BY_NAME.set(added.name, added);
+  }
+  ADDED.push(source);
+}
+
+/** The scenario files added on this thread, in order: a new worker thread adds the same. */
+export function addedScenarios(): readonly ScenarioSource[] {
+  return ADDED;
+}
 
 export function scenarioByName(name: string): Scenario {
   const s = BY_NAME.get(name);

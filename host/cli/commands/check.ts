@@ -5,11 +5,12 @@ import type { CheckerClass } from '../../registry/checker-class.js';
 import { iscsiSessions } from '../../backends/iscsi/iscsi-sessions.js';
 import { BOUNDS } from '../../daemon/bounds.js';
 import { chapFor, loadConfig } from '../../daemon/config/daemon-config.js';
+import { loadScenarios } from '../../daemon/load-scenarios.js';
 import { boundedInt, parseOptions } from '../parse-options.js';
 import { resolveChecker } from '../resolve-checker.js';
 import { UsageError } from '../usage-error.js';
 
-export const CHECK_HELP = `usage: pathcheck check <device> [--checker <name|path.wasm>] [--timeout <ms>] [--config <file>] [--json]
+export const CHECK_HELP = `usage: pathcheck check <device> [--checker <name|path.wasm>] [--timeout <ms>] [--config <file>] [--scenarios <file>] [--json]
 
 Check one path once and print its state.
 
@@ -18,6 +19,7 @@ Check one path once and print its state.
   --timeout <ms>      checker_timeout for this check, 1..3600000 (default 30000)
   --config <file>     a pathcheckd config: an iscsi:// device logs in with the CHAP credentials of its
                       targets{} section (secrets stay off the command line); nothing else of it is used
+  --scenarios <file>  sim scenarios of your own (scenarios.json's schema), added to the built-in ones
   --json              print {"device","checker","state","code","message","ms"}
 
 Exit status: 0 when the path is up or ghost, 1 for any other state or when the checker cannot be set
@@ -36,6 +38,7 @@ export async function checkCommand(args: string[], out: (line: string) => void, 
     checker: { type: 'string', default: 'tur' },
     timeout: { type: 'string' },
     config: { type: 'string' },
+    scenarios: { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   });
@@ -46,6 +49,8 @@ export async function checkCommand(args: string[], out: (line: string) => void, 
   if (positionals.length !== 1) throw new UsageError(`check: expected exactly one device, got ${positionals.length}`);
   const spec = positionals[0]!;
   const timeoutMs = values.timeout === undefined ? DEFAULT_TIMEOUT_MS : boundedInt('check', '--timeout', values.timeout, BOUNDS.checkTimeoutMs);
+  // Before the device is opened and the worker starts: both must know the scenarios.
+  if (values.scenarios !== undefined) await loadScenarios(values.scenarios).catch((e: Error) => Promise.reject(new UsageError(e.message)));
   const device = openDevice(spec);
   if (values.config !== undefined) {
     const config = await loadConfig(values.config);

@@ -36,6 +36,8 @@ export interface DefaultsConfig {
   checkerDir?: string;
   /** Worker threads; undefined: the daemon chooses. */
   workers?: number;
+  /** Absolute path of the user's sim scenario file (scenarios.json's schema), read at start. */
+  scenarioFile?: string;
   /** The line of each keyword set, for errors found later (a checker that cannot be loaded). */
   lines: KeywordLines<typeof DEFAULTS_KEYWORDS>;
 }
@@ -186,6 +188,7 @@ const DEFAULTS_KEYWORDS = {
   verbosity: integer(BOUNDS.verbosity),
   checker_dir: nonEmptyString,
   workers: integer(BOUNDS.workers),
+  scenario_file: nonEmptyString,
 } satisfies Schema;
 const DEVICE_KEYWORDS = { vendor: regex, product: regex, path_checker: checkerName } satisfies Schema;
 const CHECKER_KEYWORDS = { name: checkerName, path: nonEmptyString, sha256 } satisfies Schema;
@@ -268,6 +271,7 @@ export function buildConfig(raw: RawConfig, file: string): DaemonConfig {
     verbosity: d.verbosity?.value ?? CONFIG_DEFAULTS.verbosity,
     ...(d.checker_dir !== undefined && { checkerDir: resolve(dir, d.checker_dir.value) }),
     ...(d.workers !== undefined && { workers: d.workers.value }),
+    ...(d.scenario_file !== undefined && { scenarioFile: resolve(dir, d.scenario_file.value) }),
     lines: linesOf(d),
   };
 
