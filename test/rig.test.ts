@@ -1,5 +1,7 @@
 import { execSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../host/cli/package-paths.js';
@@ -342,6 +344,32 @@ describe('wasmtime rig: same .wasm, same answers, under the Node host and real w
         expect(t.wasmtime).toBeGreaterThan(0);
       }
       expect(Object.keys(timing).length).toBe(report.checkers.length);
+    }
+  });
+});
+
+describe("wasmtime rig, stock WASI: a checker under wasmtime's own WASI, no shim of ours, on read-only disk images", () => {
+  /** `python test/rig stock-check` of one checker on one image, as JSON. */
+  function stock(checker: string, image: string): { state?: string; message?: string; error?: string } {
+    const r = spawnSync(PYTHON, [join(ROOT, 'test', 'rig'), '--json', 'stock-check', join(ROOT, 'build', 'checkers', `${checker}.wasm`), image], { cwd: ROOT, encoding: 'utf8' });
+    if (r.stdout.trim() === '') throw new Error(`stock-check ${checker} ${image}: exit ${r.status}: ${r.stderr.trim()}`);
+    return JSON.parse(r.stdout);
+  }
+
+  it('directio reads a block of a disk image (up), a too-short image is down; readsector0 needs sg frames (down there); no image is written to', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pathcheck-stock-'));
+    try {
+      const disk = join(dir, 'disk.img');
+      const tiny = join(dir, 'tiny.img');
+      writeFileSync(disk, randomBytes(1 << 20));
+      writeFileSync(tiny, randomBytes(100));
+      const before = [disk, tiny].map((f) => createHash('sha256').update(readFileSync(f)).digest('hex'));
+      expect(stock('directio', disk)).toMatchObject({ state: 'up', message: 'directio checker reports path is up' });
+      expect(stock('directio', tiny)).toMatchObject({ state: 'down', message: 'directio checker reports path is down' });
+      expect(stock('readsector0', disk)).toMatchObject({ state: 'down', message: 'readsector0 checker reports path is down' });
+      expect([disk, tiny].map((f) => createHash('sha256').update(readFileSync(f)).digest('hex'))).toEqual(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -34,6 +34,7 @@ One concept per file, bottom up:
     resumable_call   pc_init / pc_check, then pc_pending on the other thread while it answers WAIT
     checker_class    a loaded class: metadata, message table, layout, threads, contexts (pc_init)
     run_check        one check and what it means: state and message, and how often it parked
+    stock_wasi       a checker under wasmtime's own WASI on a read-only disk image: no shim of ours
     cli              `python test/rig --json` (the conformance runner's protocol) and a human CLI
 
 conformance.mjs (with conformance/) runs the same bytes under the Node host and this rig, in both fd

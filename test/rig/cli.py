@@ -4,6 +4,8 @@ The rig's command line, run from the repository root as `python test/rig ...`:
     python test/rig [--mode M] --json < cases.json   batch mode, what test/rig/conformance.mjs uses
     python test/rig [--mode M] check CHECKER.wasm SPEC [--timeout MS] [--runs N]
     python test/rig load MODULE.wasm          validate and load; prints the class or the one-line reason
+    python test/rig stock-check CHECKER.wasm IMAGE   one check of a disk image file under wasmtime's own
+                                              WASI (stock_wasi.py: no shim of ours, the image read-only)
 
 --mode blocking|resuming (default resuming) is how device fds wait (fd_mode.py): blocking as a stock
 WASI runtime, or non-blocking with WAIT | fd and pc_pending as docs/ABI.md says.
@@ -127,6 +129,9 @@ def main(argv: List[str]) -> int:
     check.add_argument('--runs', type=int, default=1, help='checks of the same path; the time shown is their median')
     load = sub.add_parser('load', help='validate and load a module, print the class or why it is refused')
     load.add_argument('module')
+    stock = sub.add_parser('stock-check', help="check a disk image with one checker under wasmtime's own WASI (no shim)")
+    stock.add_argument('checker', help='path to a checker .wasm')
+    stock.add_argument('image', help='a disk image file; its directory is preopened read-only')
     args = parser.parse_args(argv)
 
     wasmtime = _need_wasmtime()
@@ -154,6 +159,19 @@ def main(argv: List[str]) -> int:
         else:
             print(f"{r['device']}  {r['name']}  {r['state']}  {r['message']}  ({r['us']:.1f} us, {args.mode}, parked {r['parked']} of {r['runs']})")
         return 0 if r.get('state') in ('up', 'ghost') else 1
+    if args.command == 'stock-check':
+        from .stock_wasi import check_image
+        r = check_image(rig.engine, args.checker, args.image)
+        if args.json:
+            print(json.dumps(r))
+        elif 'error' in r:
+            print(f"wasmtime rig: {r['error']}", file=sys.stderr)
+            return 2
+        else:
+            print(f"{r['image']}  {r['checker']}  {r['state']}  {r['message']}  (wasmtime WASI, fd {r['fd']})")
+        if 'error' in r:
+            return 2
+        return 0 if r['state'] in ('up', 'ghost') else 1
     if args.command == 'load':
         r = _run_case(rig, {'op': 'load', 'path': args.module})
         if args.json:
