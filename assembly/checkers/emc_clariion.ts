@@ -30,18 +30,10 @@
 // scratch: 0 sg iovec + count   16 request (header + CDB)  64 reply (header + 4096)  4196 the page (128)
 
 import {
-  DID_BUS_BUSY,
-  DID_ERROR,
-  DID_SOFT_ERROR,
-  DID_TRANSPORT_DISRUPTED,
-  DRIVER_SENSE,
   ERRNO_AGAIN,
   ERRNO_NOTTY,
   ERRNO_SUCCESS,
   FIRST_MSGID,
-  ILLEGAL_REQUEST,
-  INQUIRY,
-  INQUIRY_CDB_LEN,
   MSGID_DOWN,
   MSGID_NO_FD,
   MSGID_UNSUPPORTED,
@@ -49,33 +41,26 @@ import {
   PATH_SHAKY,
   PATH_UP,
   PATH_WILD,
-  SAM_STAT_CHECK_CONDITION,
-  SAM_STAT_COMMAND_TERMINATED,
   SECTOR0_ATTEMPTS,
   SECTOR0_BYTES,
-  SECTOR0_RETRY,
+  SECTOR0_DOWN,
   SECTOR0_UP,
+  SECTOR0_WAIT,
   SG_HEADER_SIZE,
-  SG_SENSE_SIZE,
-  maskedStatus,
+  VPD_FAILED,
+  VPD_RETRY,
+  VPD_UNSUPPORTED,
   result,
-  sector0Request,
-  sector0Verdict,
-  senseFromReply,
-  senseKey,
-  sgBegin,
-  sgCdb,
-  sgCdbInit,
+  sector0Collect,
+  sector0Send,
   sgCopyDataIn,
-  sgDriverStatus,
   sgFinish,
-  sgGood,
-  sgHostStatus,
   sgSense,
   sgSubmit,
-  sgTargetStatus,
   strBytes,
   strPtr,
+  vpdRequest,
+  vpdVerdict,
   waitOn,
 } from "../sdk";
 
@@ -191,19 +176,13 @@ export function pc_check(ctx: usize, fd: i32, scratch: usize): i32 {
 export function pc_pending(ctx: usize, fd: i32, scratch: usize): i32 {
   const phase = load<u32>(ctx, CTX_PHASE);
   if (phase == PHASE_INQUIRY) return collectInquiry(ctx, fd, scratch);
-  if (phase == PHASE_READ) return collectRead(ctx, fd, scratch);
+  if (phase == PHASE_READ) return readDone(ctx, fd, scratch, sector0Collect(fd, scratch + S_IO, scratch + S_REQ, scratch + S_REPLY, ctx + CTX_PACK, ctx + CTX_ATTEMPTS));
   return result(PATH_DOWN, MSGID_DOWN);
 }
 
 function submitInquiry(ctx: usize, fd: i32, scratch: usize): i32 {
   const req = scratch + S_REQ;
-  const len = sgBegin(req, ctx + CTX_PACK, INQUIRY_CDB_LEN, PAGE_BYTES);
-  sgCdbInit(req, INQUIRY, INQUIRY_CDB_LEN);
-  const cdb = sgCdb(req);
-  store<u8>(cdb, 1, 1); // EVPD
-  store<u8>(cdb, VPD_UNIT_PATH_REPORT, 2);
-  store<u8>(cdb, <u8>PAGE_BYTES, 4);
-  const errno = sgSubmit(fd, req, len, scratch + S_IO);
+  const errno = sgSubmit(fd, req, vpdRequest(req, ctx + CTX_PACK, VPD_UNIT_PATH_REPORT, PAGE_BYTES), scratch + S_IO);
   if (errno != ERRNO_SUCCESS) return queryFailed(errno);
   store<u32>(ctx, PHASE_INQUIRY, CTX_PHASE);
   return collectInquiry(ctx, fd, scratch);
@@ -213,29 +192,21 @@ function queryFailed(errno: i32): i32 {
   return errno == ERRNO_NOTTY ? result(PATH_WILD, MSGID_UNSUPPORTED) : result(PATH_DOWN, MSG_QUERY_FAILED);
 }
 
-/** Host bytes emc_clariion.c sends the INQUIRY again after. */
-function transportError(host: i32): bool {
-  return host == DID_BUS_BUSY || host == DID_ERROR || host == DID_SOFT_ERROR || host == DID_TRANSPORT_DISRUPTED;
-}
-
 function collectInquiry(ctx: usize, fd: i32, scratch: usize): i32 {
   const reply = scratch + S_REPLY;
   const errno = sgFinish(fd, reply, SG_HEADER_SIZE + PAGE_BYTES, scratch + S_IO, ctx + CTX_PACK);
   if (errno == ERRNO_AGAIN) return waitOn(fd);
   store<u32>(ctx, PHASE_IDLE, CTX_PHASE);
   if (errno != ERRNO_SUCCESS) return queryFailed(errno);
-  if (!sgGood(reply)) {
-    const attempts = load<i32>(ctx, CTX_ATTEMPTS) - 1;
-    if (transportError(sgHostStatus(reply)) && attempts > 0) {
-      store<i32>(ctx, attempts, CTX_ATTEMPTS);
+  const attempts = load<i32>(ctx, CTX_ATTEMPTS);
+  switch (vpdVerdict(reply, attempts, false)) {
+    case VPD_RETRY:
+      store<i32>(ctx, attempts - 1, CTX_ATTEMPTS);
       return submitInquiry(ctx, fd, scratch);
-    }
-    const status = sgTargetStatus(reply);
-    const driver = sgDriverStatus(reply);
-    if (status == maskedStatus(SAM_STAT_CHECK_CONDITION) || status == maskedStatus(SAM_STAT_COMMAND_TERMINATED) || (driver & 0xf) == DRIVER_SENSE) {
-      if (senseKey(senseFromReply(sgSense(reply), SG_SENSE_SIZE, driver)) == ILLEGAL_REQUEST) return result(PATH_WILD, MSGID_UNSUPPORTED);
-    }
-    return result(PATH_DOWN, MSG_QUERY_ERROR);
+    case VPD_UNSUPPORTED:
+      return result(PATH_WILD, MSGID_UNSUPPORTED);
+    case VPD_FAILED:
+      return result(PATH_DOWN, MSG_QUERY_ERROR);
   }
   const page = scratch + S_PAGE;
   sgCopyDataIn(reply, scratch + S_IO, page, PAGE_BYTES);
@@ -258,39 +229,19 @@ function collectInquiry(ctx: usize, fd: i32, scratch: usize): i32 {
     return load<i64>(ctx, CTX_MP) == MP_INACTIVE_SNAPSHOT ? result(PATH_DOWN, MSGID_DOWN) : result(PATH_UP, MSG_PASSIVE_GOOD);
   }
   store<i32>(ctx, SECTOR0_ATTEMPTS, CTX_ATTEMPTS);
-  return submitRead(ctx, fd, scratch);
+  return readDone(ctx, fd, scratch, sector0Send(fd, scratch + S_IO, scratch + S_REQ, scratch + S_REPLY, ctx + CTX_PACK, ctx + CTX_ATTEMPTS));
 }
 
-function submitRead(ctx: usize, fd: i32, scratch: usize): i32 {
-  const req = scratch + S_REQ;
-  const errno = sgSubmit(fd, req, sector0Request(req, ctx + CTX_PACK), scratch + S_IO);
-  if (errno != ERRNO_SUCCESS) return readDone(ctx, fd, scratch, errno);
-  store<u32>(ctx, PHASE_READ, CTX_PHASE);
-  return collectRead(ctx, fd, scratch);
-}
-
-function collectRead(ctx: usize, fd: i32, scratch: usize): i32 {
-  const errno = sgFinish(fd, scratch + S_REPLY, SG_HEADER_SIZE + SECTOR0_BYTES, scratch + S_IO, ctx + CTX_PACK);
-  if (errno == ERRNO_AGAIN) return waitOn(fd);
-  store<u32>(ctx, PHASE_IDLE, CTX_PHASE);
-  return readDone(ctx, fd, scratch, errno);
-}
-
-function readDone(ctx: usize, fd: i32, scratch: usize, errno: i32): i32 {
-  const reply = scratch + S_REPLY;
-  const attempts = load<i32>(ctx, CTX_ATTEMPTS);
-  const verdict = sector0Verdict(errno, reply, attempts);
-  if (verdict == SECTOR0_RETRY) {
-    store<i32>(ctx, attempts - 1, CTX_ATTEMPTS);
-    return submitRead(ctx, fd, scratch);
-  }
-  if (verdict == SECTOR0_UP) {
+function readDone(ctx: usize, fd: i32, scratch: usize, v: i32): i32 {
+  store<u32>(ctx, v == SECTOR0_WAIT ? PHASE_READ : PHASE_IDLE, CTX_PHASE);
+  if (v == SECTOR0_WAIT) return waitOn(fd);
+  if (v == SECTOR0_UP) {
     store<i64>(ctx, MP_ACTIVE, CTX_MP);
     return result(PATH_UP, MSG_PASSIVE_GOOD);
   }
   // emc_clariion.c reads the fixed-format bytes of the read's sense: key 5, ASC/ASCQ 25/01.
-  const sense = sgSense(reply);
-  if (errno == ERRNO_SUCCESS && (load<u8>(sense, 2) & 0x0f) == 5 && load<u8>(sense, 12) == 0x25 && load<u8>(sense, 13) == 0x01) {
+  const sense = sgSense(scratch + S_REPLY);
+  if (v == SECTOR0_DOWN && (load<u8>(sense, 2) & 0x0f) == 5 && load<u8>(sense, 12) == 0x25 && load<u8>(sense, 13) == 0x01) {
     store<i64>(ctx, MP_INACTIVE_SNAPSHOT, CTX_MP);
     return result(PATH_DOWN, MSGID_DOWN);
   }

@@ -16,13 +16,9 @@
 // scratch: 0 sg iovec + count   16 request (header + 6-byte CDB)  64 reply (header + 255 bytes)
 
 import {
-  DRIVER_SENSE,
   ERRNO_AGAIN,
   ERRNO_NOTTY,
   ERRNO_SUCCESS,
-  ILLEGAL_REQUEST,
-  INQUIRY,
-  INQUIRY_CDB_LEN,
   MSGID_DOWN,
   MSGID_GHOST,
   MSGID_NO_FD,
@@ -32,28 +28,21 @@ import {
   PATH_GHOST,
   PATH_UP,
   PATH_WILD,
-  RECOVERED_ERROR,
-  SAM_STAT_CHECK_CONDITION,
-  SAM_STAT_COMMAND_TERMINATED,
   SG_HEADER_SIZE,
-  SG_SENSE_SIZE,
   TEST_UNIT_READY,
   TUR_CDB_LEN,
-  maskedStatus,
+  VPD_OK,
+  VPD_UNSUPPORTED,
   result,
-  senseFromReply,
-  senseKey,
   sgBegin,
-  sgCdb,
   sgCdbInit,
-  sgDriverStatus,
   sgFinish,
   sgGood,
-  sgSense,
   sgSubmit,
-  sgTargetStatus,
   strBytes,
   strPtr,
+  vpdRequest,
+  vpdVerdict,
   waitOn,
 } from "../sdk";
 
@@ -107,13 +96,7 @@ export function pc_free(ctx: usize): void {
 export function pc_check(ctx: usize, fd: i32, scratch: usize): i32 {
   if (fd < 0) return result(PATH_WILD, MSGID_NO_FD);
   const req = scratch + S_REQ;
-  const len = sgBegin(req, ctx + CTX_PACK, INQUIRY_CDB_LEN, INQUIRY_BYTES);
-  sgCdbInit(req, INQUIRY, INQUIRY_CDB_LEN);
-  const cdb = sgCdb(req);
-  store<u8>(cdb, 1, 1); // EVPD
-  store<u8>(cdb, VPD_SERIAL, 2);
-  store<u8>(cdb, <u8>INQUIRY_BYTES, 4);
-  const errno = sgSubmit(fd, req, len, scratch + S_IO);
+  const errno = sgSubmit(fd, req, vpdRequest(req, ctx + CTX_PACK, VPD_SERIAL, INQUIRY_BYTES), scratch + S_IO);
   if (errno != ERRNO_SUCCESS) return inquiryFailed(errno);
   store<u32>(ctx, PHASE_INQUIRY, CTX_PHASE);
   return collectInquiry(ctx, fd, scratch);
@@ -136,17 +119,15 @@ function collectInquiry(ctx: usize, fd: i32, scratch: usize): i32 {
   if (errno == ERRNO_AGAIN) return waitOn(fd);
   store<u32>(ctx, PHASE_IDLE, CTX_PHASE);
   if (errno != ERRNO_SUCCESS) return inquiryFailed(errno);
-  if (sgGood(reply)) return submitTur(ctx, fd, scratch);
-  const status = sgTargetStatus(reply);
-  const driver = sgDriverStatus(reply);
-  const withSense =
-    status == maskedStatus(SAM_STAT_CHECK_CONDITION) || status == maskedStatus(SAM_STAT_COMMAND_TERMINATED) || (driver & 0xf) == DRIVER_SENSE;
-  if (withSense) {
-    const key = senseKey(senseFromReply(sgSense(reply), SG_SENSE_SIZE, driver));
-    if (key == RECOVERED_ERROR) return submitTur(ctx, fd, scratch);
-    if (key == ILLEGAL_REQUEST) return result(PATH_WILD, MSGID_UNSUPPORTED);
+  // hp_sw.c sends its INQUIRY once.
+  switch (vpdVerdict(reply, 1, true)) {
+    case VPD_OK:
+      return submitTur(ctx, fd, scratch);
+    case VPD_UNSUPPORTED:
+      return result(PATH_WILD, MSGID_UNSUPPORTED);
+    default:
+      return result(PATH_DOWN, MSGID_DOWN);
   }
-  return result(PATH_DOWN, MSGID_DOWN);
 }
 
 function submitTur(ctx: usize, fd: i32, scratch: usize): i32 {

@@ -29,18 +29,11 @@
 // scratch: 0 sg iovec + count   16 request (header + 10-byte CDB + 20 bytes data-out)  96 reply (header + 48)
 
 import {
-  DID_BUS_BUSY,
-  DID_ERROR,
-  DID_SOFT_ERROR,
-  DID_TRANSPORT_DISRUPTED,
-  DRIVER_SENSE,
   ERRNO_AGAIN,
   ERRNO_NOTTY,
   ERRNO_SUCCESS,
   FIRST_MSGID,
-  ILLEGAL_REQUEST,
   INQUIRY,
-  INQUIRY_CDB_LEN,
   MODE_SELECT_10,
   MODE_SENSE_10,
   MSGID_DOWN,
@@ -52,28 +45,21 @@ import {
   PATH_GHOST,
   PATH_UP,
   PATH_WILD,
-  RECOVERED_ERROR,
-  SAM_STAT_CHECK_CONDITION,
-  SAM_STAT_COMMAND_TERMINATED,
   SG_HEADER_SIZE,
-  SG_SENSE_SIZE,
-  maskedStatus,
+  VPD_FAILED,
+  VPD_RETRY,
+  VPD_UNSUPPORTED,
   result,
-  senseFromReply,
-  senseKey,
   sgBegin,
   sgCdb,
   sgCdbInit,
   sgCopyDataIn,
-  sgDriverStatus,
   sgFinish,
-  sgGood,
-  sgHostStatus,
-  sgSense,
   sgSubmit,
-  sgTargetStatus,
   strBytes,
   strPtr,
+  vpdRequest,
+  vpdVerdict,
   waitOn,
 } from "../sdk";
 
@@ -256,13 +242,7 @@ function initDone(ctx: usize, fd: i32, scratch: usize): i32 {
 
 function submitInquiry(ctx: usize, fd: i32, scratch: usize): i32 {
   const req = scratch + S_REQ;
-  const len = sgBegin(req, ctx + CTX_PACK, INQUIRY_CDB_LEN, INQUIRY_BYTES);
-  sgCdbInit(req, INQUIRY, INQUIRY_CDB_LEN);
-  const cdb = sgCdb(req);
-  store<u8>(cdb, 1, 1); // EVPD
-  store<u8>(cdb, VPD_VOLUME_ACCESS, 2);
-  store<u8>(cdb, <u8>INQUIRY_BYTES, 4);
-  const errno = sgSubmit(fd, req, len, scratch + S_IO);
+  const errno = sgSubmit(fd, req, vpdRequest(req, ctx + CTX_PACK, VPD_VOLUME_ACCESS, INQUIRY_BYTES), scratch + S_IO);
   if (errno != ERRNO_SUCCESS) return inquiryFailed(errno);
   store<u32>(ctx, PHASE_INQUIRY, CTX_PHASE);
   return collectInquiry(ctx, fd, scratch);
@@ -272,31 +252,21 @@ function inquiryFailed(errno: i32): i32 {
   return errno == ERRNO_NOTTY ? result(PATH_WILD, MSGID_UNSUPPORTED) : result(PATH_DOWN, MSG_INQUIRY_FAILED);
 }
 
-/** Host bytes rdac.c sends the INQUIRY again after. */
-function transportError(host: i32): bool {
-  return host == DID_BUS_BUSY || host == DID_ERROR || host == DID_SOFT_ERROR || host == DID_TRANSPORT_DISRUPTED;
-}
-
 function collectInquiry(ctx: usize, fd: i32, scratch: usize): i32 {
   const reply = scratch + S_REPLY;
   const errno = sgFinish(fd, reply, SG_HEADER_SIZE + INQUIRY_BYTES, scratch + S_IO, ctx + CTX_PACK);
   if (errno == ERRNO_AGAIN) return waitOn(fd);
   store<u32>(ctx, PHASE_IDLE, CTX_PHASE);
   if (errno != ERRNO_SUCCESS) return inquiryFailed(errno);
-  if (!sgGood(reply)) {
-    const attempts = load<i32>(ctx, CTX_ATTEMPTS) - 1;
-    if (transportError(sgHostStatus(reply)) && attempts > 0) {
-      store<i32>(ctx, attempts, CTX_ATTEMPTS);
+  const attempts = load<i32>(ctx, CTX_ATTEMPTS);
+  switch (vpdVerdict(reply, attempts, true)) {
+    case VPD_RETRY:
+      store<i32>(ctx, attempts - 1, CTX_ATTEMPTS);
       return submitInquiry(ctx, fd, scratch);
-    }
-    const status = sgTargetStatus(reply);
-    const driver = sgDriverStatus(reply);
-    if (status != maskedStatus(SAM_STAT_CHECK_CONDITION) && status != maskedStatus(SAM_STAT_COMMAND_TERMINATED) && (driver & 0xf) != DRIVER_SENSE) {
+    case VPD_UNSUPPORTED:
+      return result(PATH_WILD, MSGID_UNSUPPORTED);
+    case VPD_FAILED:
       return result(PATH_DOWN, MSG_INQUIRY_FAILED);
-    }
-    const key = senseKey(senseFromReply(sgSense(reply), SG_SENSE_SIZE, driver));
-    if (key == ILLEGAL_REQUEST) return result(PATH_WILD, MSGID_UNSUPPORTED);
-    if (key != RECOVERED_ERROR) return result(PATH_DOWN, MSG_INQUIRY_FAILED);
   }
   const page = scratch + S_DATA;
   sgCopyDataIn(reply, scratch + S_IO, page, INQUIRY_BYTES);

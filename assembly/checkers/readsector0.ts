@@ -10,8 +10,6 @@
 // scratch: 0 sg iovec + count   16 request (header + 10-byte CDB)  64 reply (header + 4096 bytes)
 
 import {
-  ERRNO_AGAIN,
-  ERRNO_SUCCESS,
   MSGID_DOWN,
   MSGID_NO_FD,
   MSGID_UP,
@@ -20,14 +18,12 @@ import {
   PATH_WILD,
   SECTOR0_ATTEMPTS,
   SECTOR0_BYTES,
-  SECTOR0_RETRY,
   SECTOR0_UP,
+  SECTOR0_WAIT,
   SG_HEADER_SIZE,
   result,
-  sector0Request,
-  sector0Verdict,
-  sgFinish,
-  sgSubmit,
+  sector0Collect,
+  sector0Send,
   strBytes,
   strPtr,
   waitOn,
@@ -81,35 +77,16 @@ export function pc_free(ctx: usize): void {
 export function pc_check(ctx: usize, fd: i32, scratch: usize): i32 {
   if (fd < 0) return result(PATH_WILD, MSGID_NO_FD);
   store<i32>(ctx, SECTOR0_ATTEMPTS, CTX_ATTEMPTS);
-  return submit(ctx, fd, scratch);
+  return verdict(ctx, fd, sector0Send(fd, scratch + S_IO, scratch + S_REQ, scratch + S_REPLY, ctx + CTX_PACK, ctx + CTX_ATTEMPTS));
 }
 
 export function pc_pending(ctx: usize, fd: i32, scratch: usize): i32 {
   if (load<u32>(ctx, CTX_PHASE) != PHASE_WAITING) return result(PATH_DOWN, MSGID_DOWN);
-  return collect(ctx, fd, scratch);
+  return verdict(ctx, fd, sector0Collect(fd, scratch + S_IO, scratch + S_REQ, scratch + S_REPLY, ctx + CTX_PACK, ctx + CTX_ATTEMPTS));
 }
 
-function submit(ctx: usize, fd: i32, scratch: usize): i32 {
-  const req = scratch + S_REQ;
-  const errno = sgSubmit(fd, req, sector0Request(req, ctx + CTX_PACK), scratch + S_IO);
-  if (errno != ERRNO_SUCCESS) return decide(ctx, fd, scratch, errno);
-  store<u32>(ctx, PHASE_WAITING, CTX_PHASE);
-  return collect(ctx, fd, scratch);
-}
-
-function collect(ctx: usize, fd: i32, scratch: usize): i32 {
-  const errno = sgFinish(fd, scratch + S_REPLY, SG_HEADER_SIZE + SECTOR0_BYTES, scratch + S_IO, ctx + CTX_PACK);
-  if (errno == ERRNO_AGAIN) return waitOn(fd);
-  store<u32>(ctx, PHASE_IDLE, CTX_PHASE);
-  return decide(ctx, fd, scratch, errno);
-}
-
-function decide(ctx: usize, fd: i32, scratch: usize, errno: i32): i32 {
-  const attempts = load<i32>(ctx, CTX_ATTEMPTS);
-  const verdict = sector0Verdict(errno, scratch + S_REPLY, attempts);
-  if (verdict == SECTOR0_RETRY) {
-    store<i32>(ctx, attempts - 1, CTX_ATTEMPTS);
-    return submit(ctx, fd, scratch);
-  }
-  return verdict == SECTOR0_UP ? result(PATH_UP, MSGID_UP) : result(PATH_DOWN, MSGID_DOWN);
+function verdict(ctx: usize, fd: i32, v: i32): i32 {
+  store<u32>(ctx, v == SECTOR0_WAIT ? PHASE_WAITING : PHASE_IDLE, CTX_PHASE);
+  if (v == SECTOR0_WAIT) return waitOn(fd);
+  return v == SECTOR0_UP ? result(PATH_UP, MSGID_UP) : result(PATH_DOWN, MSGID_DOWN);
 }

@@ -8,3 +8,4 @@ export * from "./sense";
 export * from "./strings";
 export * from "./exchange";
 export * from "./sector0-read";
+export * from "./vpd-inquiry";
