@@ -223,3 +223,22 @@ export function writeResult(name, data) {
   writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
   return file;
 }
+
+/**
+ * `lanes` loops, lane i calling `once(i)` again as soon as the last call resolved, for `warmMs` then
+ * `measureMs` (and at most `maxPerLane` calls a lane, whatever the clock says). `completed(result,
+ * counted)` sees every completion; `counted` when it landed in [warm-up end, window end). Resolves
+ * when every lane has stopped.
+ */
+export async function runLanes({ lanes, warmMs, measureMs, maxPerLane, once, completed }) {
+  const from = performance.now() + warmMs;
+  const until = from + measureMs;
+  async function lane(i) {
+    for (let k = 0; k < maxPerLane && performance.now() < until; k++) {
+      const r = await once(i);
+      const t = performance.now();
+      completed(r, t >= from && t < until);
+    }
+  }
+  await Promise.all(Array.from({ length: lanes }, (_, i) => lane(i)));
+}

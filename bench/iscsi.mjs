@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { CHECKERS_DIR, cpuPercent, cpuReading, fmt, machineInfo, printTable, requireLinux, summary, writeResult } from './daemon-harness.mjs';
+import { CHECKERS_DIR, cpuPercent, cpuReading, fmt, machineInfo, printTable, requireLinux, runLanes, summary, writeResult } from './daemon-harness.mjs';
 import { startTgtd } from './tgtd-control.mjs';
 
 const [{ openDevice }, { IscsiSession }, { iscsiSessions, INITIATOR_NAME }, { CheckHost }] = await Promise.all([
@@ -158,26 +158,18 @@ async function roundTrips(once) {
  * the whole turn, warm-up included, as the C peer reports it.
  */
 async function lanes(tgtdPid, once) {
-  const start = performance.now();
-  const from = start + WARM_MS;
-  const until = from + MEASURE_MS;
   let counted = 0;
   let all = 0;
   let notGood = 0;
   const tgtd0 = cpuReading(tgtdPid);
   const cpu0 = process.cpuUsage();
-  async function lane(i) {
-    for (let k = 0; k < MAX_PER_LANE && performance.now() < until; k++) {
-      const ok = await once(i);
-      const t = performance.now();
-      all++;
-      if (t >= from && t < until) {
-        counted++;
-        if (!ok) notGood++;
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: LUNS }, (_, i) => lane(i)));
+  const completed = (ok, inWindow) => {
+    all++;
+    if (!inWindow) return;
+    counted++;
+    if (!ok) notGood++;
+  };
+  await runLanes({ lanes: LUNS, warmMs: WARM_MS, measureMs: MEASURE_MS, maxPerLane: MAX_PER_LANE, once, completed });
   return { commands: counted, seconds: MEASURE_MS / 1000, notGood, cpuNsPerCommand: cpuNs(cpu0) / all, tgtdCpuPercent: cpuPercent(tgtd0, cpuReading(tgtdPid)) };
 }
 

@@ -23,6 +23,7 @@ import { CHECKERS_DIR, PACKAGE_ROOT } from '../dist/host/cli/package-paths.js';
 import { CheckHost } from '../dist/host/registry/check-host.js';
 import { measureInThread } from './in-thread.mjs';
 import { measureGuardCost } from './guard-cost.mjs';
+import { runLanes } from './daemon-harness.mjs';
 import { measureReloadRss, summaryLine } from './reload-rss.mjs';
 
 const CHECKER = 'tur';
@@ -88,29 +89,21 @@ function quantile(sorted, q) {
  * the window's end and the run waits (bounded) for what is still in flight.
  */
 async function drive(paths, checkOnce) {
-  const start = performance.now();
-  const from = start + WARM_MS;
-  const until = from + MEASURE_MS;
   let counted = 0;
   let notUp = 0;
   let lastBad = null;
-  async function lane(i) {
-    for (let k = 0; k < MAX_CHECKS_PER_PATH && performance.now() < until; k++) {
-      const r = await checkOnce(i);
-      const t = performance.now();
-      if (t >= from && t < until) {
-        counted++;
-        // piscina tasks return the state name, the runner a CheckResult.
-        const state = typeof r === 'string' ? r : r.state;
-        if (state !== 'up') {
-          notUp++;
-          lastBad = typeof r === 'string' ? r : `${r.state}: ${r.message}`;
-        }
-      }
+  const completed = (r, inWindow) => {
+    if (!inWindow) return;
+    counted++;
+    // piscina tasks return the state name, the runner a CheckResult.
+    const state = typeof r === 'string' ? r : r.state;
+    if (state !== 'up') {
+      notUp++;
+      lastBad = typeof r === 'string' ? r : `${r.state}: ${r.message}`;
     }
-  }
+  };
   const g = guard(WARM_MS + MEASURE_MS + DRAIN_GRACE_MS);
-  const lanes = Promise.all(Array.from({ length: paths }, (_, i) => lane(i)));
+  const lanes = runLanes({ lanes: paths, warmMs: WARM_MS, measureMs: MEASURE_MS, maxPerLane: MAX_CHECKS_PER_PATH, once: checkOnce, completed });
   const how = await Promise.race([lanes.then(() => 'done'), g.p]);
   g.cancel();
   return {

@@ -239,6 +239,12 @@ export interface StartOptions {
 
 const live = new Set<DaemonProcess>();
 
+// Last resort when a test process ends without its afterAll (a killed worker, a hook that threw): no
+// pathcheckd outlives it (one left from a run was found still checking 20 sim paths hours later).
+process.once('exit', () => {
+  for (const d of live) if (d.exit === null) d.child.kill('SIGKILL');
+});
+
 /** A running pathcheckd in its own temp directory: config file, socket, stderr lines. */
 export class DaemonProcess {
   readonly stderr: string[] = [];
