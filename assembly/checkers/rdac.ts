@@ -18,7 +18,7 @@
 //     or any other non-GOOD answer                             -> down "...: inquiry failed"
 //   then, on the page (byte 0 PQ/PDT, byte 8 AVT/CVP bits, byte 10/12 this/the other controller's
 //   asymmetric access state, byte 11 its vendor-specific unavailability reason):
-//   LUN not connected (PQ 1, or any PQ/PDT bit but PQ bit 5)  -> down "...: lun not connected"
+//   LUN not connected (PQ 1, or any of bits 0-6 of byte 0)     -> down "...: lun not connected"
 //   TPGDE (byte 8 bit 4) and this controller unavailable (3)   -> down with the reason of byte 11
 //   TPGDE and this controller transitioning (0xF), the other not -> down "...: ctlr is in startup sequence"
 //   owner (byte 8 bit 0) or I/O shipping (bit 5)               -> up

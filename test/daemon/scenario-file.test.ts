@@ -65,6 +65,8 @@ describe('pathcheck check --scenarios', () => {
     const bad = (name: string, scenarios: unknown) => write(name, JSON.stringify({ ...raw, scenarios }));
     cases.push(['a misspelt key', bad('key.json', { x: { description: 'd', params: {}, program: { repeat: { stauts: 'GOOD' } } } }), /^pathcheck: .*key\.json: \$\.scenarios\.x\.program\.repeat\.stauts: unknown key/]);
     cases.push(['an unknown command', bad('cmd.json', { x: { description: 'd', params: {}, program: { repeat: { status: 'GOOD' } }, commands: { 'WRITE(10)': { repeat: { status: 'GOOD' } } } } }), /^pathcheck: .*cmd\.json: \$\.scenarios\.x\.commands\.WRITE\(10\): unknown command/]);
+    cases.push(['another number for GOOD', write('codes.json', JSON.stringify({ ...raw, names: { ...raw.names, status: { ...raw.names.status, GOOD: 1 } }, scenarios: MINE })), /^pathcheck: .*codes\.json: \$\.names: GOOD is 1, the built-in scenarios\.json has 0$/]);
+    cases.push(['other device parameters', write('params.json', JSON.stringify({ ...raw, deviceParams: { ...raw.deviceParams, blocks: { ...raw.deviceParams.blocks, default: 8 } }, scenarios: MINE })), /^pathcheck: .*params\.json: \$\.deviceParams: must be the built-in scenarios\.json's \(devices take those\)$/]);
     cases.push(['a built-in name', bad('dup.json', { ok: { description: 'd', params: {}, program: { repeat: { status: 'GOOD' } } } }), /^pathcheck: .*dup\.json: \$\.scenarios\.ok: a scenario of that name exists already$/]);
     for (const [what, file, line] of cases) {
       const r = await check(['sim:ok', '--scenarios', file]);

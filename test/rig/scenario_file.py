@@ -386,7 +386,11 @@ def _command_key(key: str, path: str) -> str:
     m = _PAGED_KEY.fullmatch(key)
     if m is None or m.group(1) not in PAGED:
         raise ValueError(f'{path}: unknown command {known}')
-    return page_key(m.group(1), int(m.group(2), 16))
+    page = int(m.group(2), 16)
+    # A MODE SENSE CDB has 6 bits of page code: a key past them could never answer.
+    if m.group(1) != 'INQUIRY VPD' and page > 0x3F:
+        raise ValueError(f'{path}: a mode page is at most 0x3F')
+    return page_key(m.group(1), page)
 
 
 def _compile_program(v: Any, path: str, scope: _Scope) -> Program:

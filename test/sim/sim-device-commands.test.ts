@@ -108,6 +108,7 @@ describe('compiling per-command programs', () => {
     ['an unknown command', { 'WRITE(10)': { repeat: good } }, "$.scenarios.x.commands.WRITE(10): unknown command"],
     ['a page on a command that has none', { 'TEST UNIT READY 0x01': { repeat: good } }, '$.scenarios.x.commands.TEST UNIT READY 0x01: unknown command'],
     ['two spellings of one key', { 'INQUIRY VPD 0xc9': { repeat: good }, 'INQUIRY VPD 0xC9': { repeat: good } }, '$.scenarios.x.commands.INQUIRY VPD 0xC9: the same command as an earlier key (INQUIRY VPD 0xC9)'],
+    ['a mode page past 6 bits', { 'MODE SENSE(10) 0x4A': { repeat: good } }, '$.scenarios.x.commands.MODE SENSE(10) 0x4A: a mode page is at most 0x3F'],
     ['data on a failing answer', { INQUIRY: { repeat: { status: 'BUSY', data: ['00'] } } }, '$.scenarios.x.commands.INQUIRY.repeat.data: only a GOOD answer with DID_OK carries data'],
     ['odd hex', { INQUIRY: { repeat: { status: 'GOOD', data: ['0c9'] } } }, "$.scenarios.x.commands.INQUIRY.repeat.data[0]: must be hex byte pairs, e.g. '00 c9 00 2c'"],
     ['a non-printable ascii piece', { INQUIRY: { repeat: { status: 'GOOD', data: [{ ascii: 'a\u0001' }] } } }, '$.scenarios.x.commands.INQUIRY.repeat.data[0].ascii: must be printable ASCII'],

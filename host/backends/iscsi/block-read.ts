@@ -22,7 +22,8 @@ export interface Capacity {
 
 /**
  * READ CAPACITY data: the capacity; 'ask-16' when READ CAPACITY(10) says the last LBA needs 64 bits
- * (0xffffffff, SBC-4 5.20.2); null when it is short or not believable (a block length under 512 bytes or over 64 KiB).
+ * (0xffffffff, SBC-4 5.20.2); null when it is short or not believable (a block length under 512 bytes
+ * or over 64 KiB, or a capacity of 2^53 bytes or more, past what a read's byte offset can name).
  */
 export function decodeCapacity(data: Uint8Array, sixteen: boolean): Capacity | 'ask-16' | null {
   if (data.length < (sixteen ? 12 : READ_CAPACITY_10_LENGTH)) return null;
@@ -31,6 +32,7 @@ export function decodeCapacity(data: Uint8Array, sixteen: boolean): Capacity | '
   if (!sixteen && lastLba === 0xffffffffn) return 'ask-16';
   const blockSize = view.getUint32(sixteen ? 8 : 4);
   if (blockSize < MIN_BLOCK_SIZE || blockSize > MAX_BLOCK_SIZE) return null;
+  if ((lastLba + 1n) * BigInt(blockSize) > BigInt(Number.MAX_SAFE_INTEGER)) return null;
   return { blockSize, blockCount: lastLba + 1n };
 }
 

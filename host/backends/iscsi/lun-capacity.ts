@@ -2,7 +2,9 @@
  * A LUN's block size and block count as READ CAPACITY reported them, in shared memory: the I/O side
  * learns them at the LUN's first plain read, and every worker's shim then refuses a read past the end
  * without asking the target. Both read 0 while unknown. The size is stored last and loaded first, so a
- * reader never pairs a new size with an old count.
+ * reader never pairs a new size with an old count; a forget() and set() between its two loads can pair
+ * an old size with a new count, which at worst lets one read through to the target, whose 21/00 answer
+ * makes the backend ask again (capacityStale).
  */
 export class LunCapacity {
   private readonly cells: BigInt64Array;

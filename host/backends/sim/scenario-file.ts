@@ -242,7 +242,10 @@ function commandKey(key: string, path: string): string {
   if ((COMMAND_NAMES as readonly string[]).includes(key)) return key;
   const m = /^(.*) 0x([0-9A-Fa-f]{2})$/.exec(key);
   if (m === null || !PAGED.includes(m[1] as CommandName)) throw new Error(`${path}: unknown command ${known}`);
-  return pageKey(m[1] as CommandName, parseInt(m[2]!, 16));
+  const page = parseInt(m[2]!, 16);
+  // A MODE SENSE CDB has 6 bits of page code: a key past them could never answer.
+  if (m[1] !== 'INQUIRY VPD' && page > 0x3f) throw new Error(`${path}: a mode page is at most 0x3F`);
+  return pageKey(m[1] as CommandName, page);
 }
 
 function compileProgram(v: unknown, path: string, scope: ProgramScope): Program {

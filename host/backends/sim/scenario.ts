@@ -28,8 +28,8 @@ export interface ScenarioSource {
 }
 
 /**
- * Add the scenarios of a user's scenario file (the same schema as scenarios.json: its names and
- * deviceParams are checked, its scenarios added after the ones known). Throws an Error whose message is
+ * Add the scenarios of a user's scenario file (the same schema as scenarios.json; the codes its names
+ * give and its deviceParams must be the built-in file's; its scenarios are added after the ones known). Throws an Error whose message is
  * one line naming the file and the JSON path at fault; nothing is added then.
  */
 export function addScenarios(source: ScenarioSource): void {
@@ -38,6 +38,14 @@ export function addScenarios(source: ScenarioSource): void {
     compiled = compileScenarioFile(JSON.parse(source.text));
   } catch (e) {
     throw new Error(`${source.file}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  // Answers are compiled with the file's numbers but run by code that knows the built-in ones.
+  for (const [name, n] of Object.entries(compiled.codes)) {
+    const built = CODES[name as keyof typeof CODES];
+    if (n !== built) throw new Error(`${source.file}: $.names: ${name} is ${n}, the built-in scenarios.json has ${built}`);
+  }
+  if (JSON.stringify(compiled.deviceParams) !== JSON.stringify(DEVICE_PARAMS)) {
+    throw new Error(`${source.file}: $.deviceParams: must be the built-in scenarios.json's (devices take those)`);
   }
   for (const s of compiled.scenarios) {
     if (BY_NAME.has(s.name)) throw new Error(`${source.file}: ${member('$.scenarios', s.name)}: a scenario of that name exists already`);

@@ -64,8 +64,8 @@ function resolve(q: Quantity, params: Int32Array): number {
 }
 
 /**
- * The response to the scenario's command number `k`. k < 0 only for a command counted just before a
- * concurrent scenario change that then read the new setting: it is placed inside the new program.
+ * The response to the program's command number `k` (never negative: a command counted across a
+ * scenario change is counted again under the new setting).
  */
 function pick(program: Program, k: number, params: Int32Array): Response {
   switch (program.kind) {
@@ -100,7 +100,7 @@ const HARD_HANG_MS = 600_000;
 export class SimDevice implements Device {
   readonly blockSize = SIM_BLOCK_SIZE;
   /** Scratch for reading the shared setting: one thread's calls on this object never overlap. */
-  private readonly snapshot: Snapshot = { scenario: 0, sense: 0 };
+  private readonly snapshot: Snapshot = { scenario: 0, sense: 0, seq: 0 };
   private readonly params = new Int32Array(MAX_SCENARIO_PARAMS);
   private readonly cdbByte = (i: number): number => this.io.cdbByte(i);
   /** READ CAPACITY (10) and (16) data, made at first use. */
@@ -176,11 +176,21 @@ export class SimDevice implements Device {
     const io = this.io;
     // Read before the setting, so a release that comes while this command hangs is never missed.
     const seen = this.state.releaseGeneration;
-    this.state.read(this.snapshot, this.params);
-    const scenario = SCENARIOS[this.snapshot.scenario]!;
     const kind = io.kind === IoKind.READ ? plainRead() : commandKind(this.cdbByte);
-    const program = programFor(scenario, kind);
-    const response = pick(scenario.programs[program]!, this.state.count(program), this.params);
+    // The program depends on the setting, and its count on the program: counted under a setting that
+    // changed meanwhile, a command is taken back and placed in the new one (as its command 0 onwards).
+    let scenario;
+    let program;
+    let count;
+    for (;;) {
+      this.state.read(this.snapshot, this.params);
+      scenario = SCENARIOS[this.snapshot.scenario]!;
+      program = programFor(scenario, kind);
+      count = this.state.count(program);
+      if (this.state.unchanged(this.snapshot.seq)) break;
+      this.state.uncount(program, count);
+    }
+    const response = pick(scenario.programs[program]!, this.state.numberIn(program, count), this.params);
     switch (response.kind) {
       case 'hang':
         if (response.hard) {

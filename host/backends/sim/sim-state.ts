@@ -33,6 +33,8 @@ export interface Setting {
 export interface Snapshot {
   scenario: number;
   sense: number;
+  /** The seqlock value the setting was read under (see unchanged). */
+  seq: number;
 }
 
 export class SimState {
@@ -52,14 +54,33 @@ export class SimState {
   }
 
   /**
-   * Count one command answered by the scenario's program `program`; returns its number in that program
-   * since the scenario was set. Negative only for a command counted just before a concurrent scenario
-   * change whose setting it then read: it is placed inside the new program.
+   * Count one command answered by the scenario's program `program` (of the setting read last); returns
+   * the program's count before it. If the setting is unchanged since (see unchanged), the command's
+   * number in the program is `numberIn(program, count)`; else the caller uncounts it and reads again.
    */
   count(program: number): number {
     Atomics.add(this.cells, COUNTER_INDEX, 1);
-    const n = Atomics.add(this.cells, PROGRAM_COUNT_INDEX + program, 1);
-    return (n - Atomics.load(this.cells, PROGRAM_BASE_INDEX + program)) | 0;
+    return Atomics.add(this.cells, PROGRAM_COUNT_INDEX + program, 1);
+  }
+
+  /** The number since the scenario was set of the command count() counted as `count`. */
+  numberIn(program: number, count: number): number {
+    return (count - Atomics.load(this.cells, PROGRAM_BASE_INDEX + program)) | 0;
+  }
+
+  /** Take back a count() made under a setting that changed meanwhile (and out of the new base, if the change's base included it). */
+  uncount(program: number, count: number): void {
+    const c = this.cells;
+    Atomics.sub(c, COUNTER_INDEX, 1);
+    Atomics.sub(c, PROGRAM_COUNT_INDEX + program, 1);
+    // The change's few stores end soon; its base is final once the sequence is even again.
+    while ((Atomics.load(c, SEQ_INDEX) & 1) !== 0);
+    if (((count - Atomics.load(c, PROGRAM_BASE_INDEX + program)) | 0) < 0) Atomics.sub(c, PROGRAM_BASE_INDEX + program, 1);
+  }
+
+  /** Whether no scenario change began since the setting was read under `seq`. */
+  unchanged(seq: number): boolean {
+    return Atomics.load(this.cells, SEQ_INDEX) === seq;
   }
 
   get commandCount(): number {
@@ -105,6 +126,7 @@ export class SimState {
     for (;;) {
       const seq = Atomics.load(c, SEQ_INDEX);
       if ((seq & 1) !== 0) continue;
+      into.seq = seq;
       into.scenario = Atomics.load(c, SCENARIO_INDEX);
       into.sense = Atomics.load(c, SENSE_INDEX);
       for (let i = 0; i < MAX_SCENARIO_PARAMS; i++) params[i] = Atomics.load(c, PARAMS_INDEX + i);

@@ -24,6 +24,11 @@ describe('READ CAPACITY data', () => {
     expect(decodeCapacity(Uint8Array.from([...be(8, 100n), 0, 0, 2]), true)).toBeNull();
     for (const size of [0n, 1n, 511n, 65537n, 0xffffffffn]) expect(decodeCapacity(Uint8Array.from([...be(4, 100n), ...be(4, size)]), false), String(size)).toBeNull();
     expect(decodeCapacity(Uint8Array.from([...be(4, 100n), ...be(4, 65536n)]), false)).toEqual({ blockSize: 65536, blockCount: 101n });
+    // A capacity whose byte size a read's offset cannot name (2^53 bytes and up), down to a last LBA of 2^64 - 1.
+    for (const lastLba of [0xffffffffffffffffn, 1n << 63n, (1n << 44n) - 1n]) {
+      expect(decodeCapacity(Uint8Array.from([...be(8, lastLba), ...be(4, 512n)]), true), String(lastLba)).toBeNull();
+    }
+    expect(decodeCapacity(Uint8Array.from([...be(8, (1n << 44n) - 2n), ...be(4, 512n)]), true)).toEqual({ blockSize: 512, blockCount: (1n << 44n) - 1n });
   });
 });
 
