@@ -1,5 +1,4 @@
-import type { MultipathContext } from '../registry/check-runner.js';
-import { MPCTX_UNSET } from '../registry/check-runner.js';
+import { MPCTX_UNSET, type MultipathContext } from '../registry/check-runner.js';
 import type { DaemonConfig } from './config/daemon-config.js';
 
 /**
